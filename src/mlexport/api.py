@@ -1,0 +1,320 @@
+"""The Python API: the same operations as the command line, returning objects.
+
+load -> plan -> export -> runtime.predict -> compare -> report, each a function
+over frozen dataclasses (see design.md). The CLI only parses, calls these and
+renders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .data import iter_data, read_data
+from .errors import BadInputError, MissingDependencyError, UnsupportedStepError
+from .exporters import EXPORTERS, get_exporter
+from .model import LoadedModel, from_estimator, load_model
+from .outputs import Outputs, concat
+from .parity import OutputParity, ParityResult, RuntimeParity, Tolerance, compare, native_outputs
+from .plan import Plan, plan
+from .report import atomic_write
+from .runtimes import get_runtime
+
+ModelLike = "str | Path | LoadedModel | Any"
+CHUNK_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    artifact: Path
+    manifest: Path
+    parity: ParityResult | None
+    data_summary: str
+
+    @property
+    def passed(self) -> bool:
+        return self.parity is None or self.parity.passed
+
+
+def as_model(model: Any, trust: tuple[str, ...] = ()) -> LoadedModel:
+    if isinstance(model, LoadedModel):
+        return model
+    if isinstance(model, (str, Path)):
+        return load_model(model, trust=trust)
+    return from_estimator(model)
+
+
+def format_of(artifact: str | Path) -> str:
+    suffix = Path(artifact).suffix.lower()
+    for fmt in EXPORTERS:
+        if get_exporter(fmt).suffix == suffix:
+            return fmt
+    known = ", ".join(get_exporter(f).suffix for f in EXPORTERS)
+    raise BadInputError(f"{artifact}: artifact must end in one of {known}. Got '{suffix}' instead.")
+
+
+def check(model: Any, formats: list[str] | None = None, *, trust: tuple[str, ...] = ()) -> list[Plan]:
+    lm = as_model(model, trust)
+    return [plan(lm, f) for f in (formats or list(EXPORTERS))]
+
+
+def _sample(lm: LoadedModel, data: Any, probe: bool = False) -> tuple[pd.DataFrame, str]:
+    from .data import conform
+    from .synth import synthesize
+
+    if data is None:
+        s = synthesize(lm)
+        return s.frame, s.summary
+    if isinstance(data, pd.DataFrame):
+        frame, label = conform(data, lm.signature, source="data"), f"{len(data)} rows given"
+    else:
+        frame, label = read_data(data, lm.signature), f"{Path(data).name}"
+    if probe:
+        s = synthesize(lm)
+        frame = pd.concat([frame, s.frame], ignore_index=True)
+        label += f" + {s.summary}"
+    return frame, label
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def default_output(lm: LoadedModel, fmt: str) -> Path:
+    suffix = get_exporter(fmt).suffix
+    if lm.source and lm.source != "<memory>":
+        return Path(lm.source).with_suffix(suffix)
+    return Path("model" + suffix)
+
+
+def manifest_path(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + ".manifest.json")
+
+
+def export(
+    model: Any,
+    fmt: str,
+    out: str | Path | None = None,
+    *,
+    data: Any = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    verify: bool = True,
+    runtimes: list[str] | None = None,
+    probe: bool = False,
+    trust: tuple[str, ...] = (),
+) -> ExportResult:
+    """Export ``model`` to ``fmt`` at ``out`` and, unless ``verify=False``, prove parity.
+
+    The artifact and its manifest appear atomically: a failure leaves no new
+    file behind and any previous artifact untouched. A parity failure still
+    writes both (the manifest records it) so it can be inspected; the result's
+    ``passed`` is False.
+    """
+    from .versions import check_for
+
+    tol = Tolerance(rtol, atol)
+    lm = as_model(model, trust)
+    exporter = get_exporter(fmt)
+    check_for(fmt)
+    target = Path(out) if out is not None else default_output(lm, fmt)
+    if target.exists() and target.is_dir():
+        raise BadInputError(f"{target}: is a directory; -o must name the artifact file.")
+    blockers = plan(lm, fmt).blockers
+    if blockers:
+        v = blockers[0]
+        raise UnsupportedStepError(v.path, v.cls, v.reason, v.hint, fmt=fmt)
+    frame, summary = _sample(lm, data, probe)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=exporter.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        info = exporter.export(lm, tmp, frame)
+        result = None
+        if verify:
+            result = _verify_frames(lm, tmp, fmt, [frame], tol, runtimes or list(exporter.runtimes), summary, str(target))
+        manifest = _manifest(lm, fmt, target, tmp, info, result, summary)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    mpath = manifest_path(target)
+    atomic_write(mpath, json.dumps(manifest, indent=2, default=str))
+    return ExportResult(target, mpath, result, summary)
+
+
+def _manifest(lm: LoadedModel, fmt: str, target: Path, built: Path, info: dict[str, Any], result: ParityResult | None,
+              summary: str) -> dict[str, Any]:
+    from .versions import report as versions
+
+    return {
+        "mlexport_manifest": 1,
+        "mlexport_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "format": fmt,
+        "artifact": target.name,
+        "artifact_sha256": _sha256(built),
+        "model": {"source": lm.source, "sha256": lm.sha256, "task": lm.task,
+                  "classes": list(lm.classes) if lm.classes is not None else None,
+                  "pickled_with_sklearn": lm.pickled_sklearn_version},
+        "signature": lm.signature.to_dict(),
+        "export": info,
+        "versions": {"python": platform.python_version(), **versions()},
+        "parity": result.to_dict() if result else None,
+        "verification_data": summary,
+    }
+
+
+def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, chunks: list[pd.DataFrame] | Any,
+                    tol: Tolerance) -> tuple[RuntimeParity, int]:
+    rt = get_runtime(name)
+    reason = rt.available()
+    if reason:
+        raise MissingDependencyError(f"runtime {name}: {reason}")
+    scorer = rt.load(artifact)
+    merged: dict[str, list[tuple[int, OutputParity]]] = {}
+    rows = 0
+    try:
+        for chunk in chunks:
+            native = native_outputs(lm, chunk)
+            got = scorer.predict(chunk)
+            for op in compare(native, got, tol):
+                merged.setdefault(op.name, []).append((rows, op))
+            rows += len(chunk)
+    finally:
+        scorer.close()
+    return RuntimeParity(name, tuple(_merge(n, parts) for n, parts in merged.items())), rows
+
+
+def _merge(name: str, parts: list[tuple[int, OutputParity]]) -> OutputParity:
+    if len(parts) == 1 and parts[0][0] == 0:
+        return parts[0][1]
+    ops = [p for _, p in parts]
+    abs_errs = [p.max_abs_err for p in ops if p.max_abs_err is not None]
+    rel_errs = [p.max_rel_err for p in ops if p.max_rel_err is not None]
+    ranked = sorted(parts, key=lambda t: -(t[1].max_abs_err or 0.0))
+    worst = [off + r for off, p in ranked for r in p.worst_rows][:5]
+    return OutputParity(
+        name,
+        all(p.passed for p in ops),
+        max(abs_errs) if abs_errs else None,
+        max(rel_errs) if rel_errs else None,
+        sum(p.mismatches for p in ops),
+        tuple(worst),
+        "; ".join(sorted({p.note for p in ops if p.note})),
+    )
+
+
+def _verify_frames(lm: LoadedModel, artifact: Path, fmt: str, chunks: Any, tol: Tolerance, runtimes: list[str],
+                   summary: str, shown_as: str) -> ParityResult:
+    results = []
+    rows = 0
+    for name in runtimes:
+        rt = get_runtime(name)
+        if rt.format != fmt:
+            raise BadInputError(f"runtime {name} reads {rt.format} artifacts, not {fmt}.")
+        rp, rows = _runtime_parity(name, lm, artifact, chunks if isinstance(chunks, list) else chunks(), tol)
+        results.append(rp)
+    return ParityResult(fmt, shown_as, rows, tol, tuple(results), summary)
+
+
+def verify(
+    model: Any,
+    artifact: str | Path,
+    *,
+    data: Any = None,
+    runtimes: list[str] | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    probe: bool = False,
+    trust: tuple[str, ...] = (),
+) -> ParityResult:
+    """Score ``artifact`` in each runtime and compare with ``model`` on ``data``."""
+    tol = Tolerance(rtol, atol)
+    lm = as_model(model, trust)
+    art = Path(artifact)
+    if not art.exists():
+        raise BadInputError(f"{art}: no such file.")
+    fmt = format_of(art)
+    names = runtimes or list(get_exporter(fmt).runtimes)
+    if data is not None and not isinstance(data, pd.DataFrame) and not probe:
+        source = Path(data)
+        chunks: Any = lambda: iter_data(source, lm.signature, CHUNK_ROWS)  # noqa: E731 - re-iterable per runtime
+        summary = source.name
+    else:
+        frame, summary = _sample(lm, data, probe)
+        chunks = [frame]
+    return _verify_frames(lm, art, fmt, chunks, tol, names, summary, str(art))
+
+
+def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: str | Path | None = None) -> Outputs:
+    """Predictions of ``artifact`` on ``data``; written as CSV to ``out`` if given."""
+    art = Path(artifact)
+    if not art.exists():
+        raise BadInputError(f"{art}: no such file.")
+    fmt = format_of(art)
+    name = runtime or get_exporter(fmt).runtimes[0]
+    rt = get_runtime(name)
+    if rt.format != fmt:
+        raise BadInputError(f"runtime {name} reads {rt.format} artifacts, not {fmt}.")
+    reason = rt.available()
+    if reason:
+        raise MissingDependencyError(f"runtime {name}: {reason}")
+    scorer = rt.load(art)
+    try:
+        if isinstance(data, pd.DataFrame):
+            from .data import conform
+
+            parts = [scorer.predict(conform(data, scorer.signature))]
+        else:
+            parts = [scorer.predict(chunk) for chunk in iter_data(data, scorer.signature, CHUNK_ROWS)]
+    finally:
+        scorer.close()
+    result = concat(parts)
+    if out is not None:
+        atomic_write(out, result.to_frame().to_csv(index=False, float_format="%.17g"))
+    return result
+
+
+def inspect(artifact: str | Path) -> dict[str, Any]:
+    """What an artifact takes and gives, for the engineer who will feed it."""
+    art = Path(artifact)
+    if not art.exists():
+        raise BadInputError(f"{art}: no such file.")
+    fmt = format_of(art)
+    rt = get_runtime(get_exporter(fmt).runtimes[0])
+    info: dict[str, Any] = {"artifact": str(art), "format": fmt, "size_bytes": art.stat().st_size}
+    scorer = rt.load(art)
+    try:
+        info["signature"] = scorer.signature.to_dict()
+        info["task"] = getattr(scorer, "task", None)
+        info["classes"] = list(scorer.classes) if getattr(scorer, "classes", None) is not None else None
+    finally:
+        scorer.close()
+    if hasattr(rt, "describe"):
+        info.update(rt.describe(art))
+    m = manifest_path(art)
+    if m.exists():
+        try:
+            manifest = json.loads(m.read_text())
+            info["manifest"] = {k: manifest.get(k) for k in ("created", "mlexport_version", "artifact_sha256", "model", "versions")}
+            info["manifest"]["parity_passed"] = (manifest.get("parity") or {}).get("passed")
+            info["sha256_matches_manifest"] = manifest.get("artifact_sha256") == _sha256(art)
+        except (OSError, ValueError):
+            info["manifest"] = "unreadable"
+    return info

@@ -1,0 +1,36 @@
+"""Exporters: one module per format, one line each in :data:`EXPORTERS`.
+
+An exporter is an object with
+
+* ``name`` (the format: registry key = CLI command = report ``format``),
+* ``suffix`` (artifact file ending, e.g. ``".onnx"``),
+* ``runtimes`` (names in :data:`mlexport.runtimes.RUNTIMES` that verify it),
+* ``assess(model) -> list[Verdict]``: a static, JVM-free verdict per step,
+* ``export(model, out, sample) -> dict``: write the artifact to ``out`` (a
+  temporary path that the caller renames into place) and return facts for the
+  manifest (converter versions, input/output description).
+
+Modules are imported lazily so that ``import mlexport`` stays fast and pulls
+in no converter until a format is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import BadInputError
+
+# format name -> "module:attribute"
+EXPORTERS: dict[str, str] = {
+    "onnx": "mlexport.exporters.onnx:EXPORTER",
+}
+
+
+def get_exporter(fmt: str) -> Any:
+    try:
+        target = EXPORTERS[fmt]
+    except KeyError:
+        raise BadInputError(f"format must be one of {', '.join(EXPORTERS)}. Got '{fmt}' instead.") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,42 @@
+"""Runtimes: one module per runtime, one line each in :data:`RUNTIMES`.
+
+A runtime is an object with
+
+* ``name`` (registry key = ``--runtime`` value = pytest marker = report column),
+* ``format`` (the artifact format it reads),
+* ``available() -> str | None``: ``None`` when usable here, otherwise one line
+  saying what is missing and how to install it,
+* ``load(artifact: Path) -> Scorer``: load once; ``Scorer.predict(X)`` takes a
+  DataFrame with the model's input columns (numbers as float64, strings as
+  object with NaN for missing) and returns :class:`mlexport.outputs.Outputs`,
+  scoring the whole batch in one call. ``Scorer.close()`` frees it.
+
+Modules are imported lazily: a missing JVM or Go toolchain only matters when
+that runtime is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import BadInputError
+
+# runtime name -> "module:attribute"
+RUNTIMES: dict[str, str] = {
+    "onnxruntime": "mlexport.runtimes.onnxruntime:RUNTIME",
+}
+
+
+def get_runtime(name: str) -> Any:
+    try:
+        target = RUNTIMES[name]
+    except KeyError:
+        raise BadInputError(f"runtime must be one of {', '.join(RUNTIMES)}. Got '{name}' instead.") from None
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def runtimes_for(fmt: str) -> list[str]:
+    """Names of the registered runtimes that read ``fmt`` artifacts, in registry order."""
+    return [n for n in RUNTIMES if get_runtime(n).format == fmt]
