@@ -9,7 +9,13 @@ A runtime is an object with
 * ``load(artifact: Path) -> Scorer``: load once; ``Scorer.predict(X)`` takes a
   DataFrame with the model's input columns (numbers as float64, strings as
   object with NaN for missing) and returns :class:`mlexport.outputs.Outputs`,
-  scoring the whole batch in one call. ``Scorer.close()`` frees it.
+  scoring the whole batch in one call. ``Scorer.close()`` frees it. A scorer
+  also exposes ``signature`` (:class:`mlexport.model.Signature`, read from the
+  artifact: what ``score`` feeds it), ``task`` ("classification" or
+  "regression") and ``classes`` (tuple or None), so ``mlexport score`` and
+  ``inspect`` work from the artifact alone.
+* optionally ``describe(artifact) -> dict`` with ``inputs`` / ``outputs`` lists
+  of ``{"name", "type", "shape"}`` for ``mlexport inspect``.
 
 Modules are imported lazily: a missing JVM or Go toolchain only matters when
 that runtime is asked for.
