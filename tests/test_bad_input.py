@@ -146,3 +146,14 @@ def test_bad_tolerance_and_unknown_runtime(iris_model_file, tmp_path: Path) -> N
     _one_line_exit_2(code, err, "rtol")
     code, err = run("onnx", model, "--runtime", "tensorflow", "-o", tmp_path / "a.onnx")
     _one_line_exit_2(code, err, "tensorflow")
+
+
+def test_unsupported_installed_version_is_refused_clearly(iris_model_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlexport import versions
+
+    real = versions.installed
+    monkeypatch.setattr(versions, "installed", lambda pkg: "1.21.0" if pkg == "skl2onnx" else real(pkg))
+    model, _ = iris_model_file
+    code, err = run("onnx", model, "-o", tmp_path / "a.onnx")
+    _one_line_exit_2(code, err, "skl2onnx must be >=1.20.0,<1.21", "Got 1.21.0")
+    _no_artifacts(tmp_path)

@@ -138,7 +138,10 @@ def export(
     if blockers:
         v = blockers[0]
         raise UnsupportedStepError(v.path, v.cls, v.reason, v.hint, fmt=fmt)
-    frame, summary = _sample(lm, data, probe)
+    if verify or data is not None:
+        frame, summary = _sample(lm, data, probe)
+    else:
+        frame, summary = None, "not verified"
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=exporter.suffix, dir=target.parent)
     os.close(fd)
@@ -180,13 +183,23 @@ def _manifest(lm: LoadedModel, fmt: str, target: Path, built: Path, info: dict[s
     }
 
 
-def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, chunks: list[pd.DataFrame] | Any,
-                    tol: Tolerance) -> tuple[RuntimeParity, int]:
+def _load_scorer(name: str, artifact: Path, fmt: str | None = None) -> Any:
+    """A loaded scorer for ``artifact``, after checking the runtime can run here."""
+    from .versions import check_for
+
     rt = get_runtime(name)
+    if fmt is not None and rt.format != fmt:
+        raise BadInputError(f"runtime {name} reads {rt.format} artifacts, not {fmt}.")
     reason = rt.available()
     if reason:
         raise MissingDependencyError(f"runtime {name}: {reason}")
-    scorer = rt.load(artifact)
+    check_for(name)
+    return rt.load(artifact)
+
+
+def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks: list[pd.DataFrame] | Any,
+                    tol: Tolerance) -> tuple[RuntimeParity, int]:
+    scorer = _load_scorer(name, artifact, fmt)
     merged: dict[str, list[tuple[int, OutputParity]]] = {}
     rows = 0
     try:
@@ -225,10 +238,7 @@ def _verify_frames(lm: LoadedModel, artifact: Path, fmt: str, chunks: Any, tol: 
     results = []
     rows = 0
     for name in runtimes:
-        rt = get_runtime(name)
-        if rt.format != fmt:
-            raise BadInputError(f"runtime {name} reads {rt.format} artifacts, not {fmt}.")
-        rp, rows = _runtime_parity(name, lm, artifact, chunks if isinstance(chunks, list) else chunks(), tol)
+        rp, rows = _runtime_parity(name, lm, artifact, fmt, chunks if isinstance(chunks, list) else chunks(), tol)
         results.append(rp)
     return ParityResult(fmt, shown_as, rows, tol, tuple(results), summary)
 
@@ -268,14 +278,7 @@ def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: s
     if not art.exists():
         raise BadInputError(f"{art}: no such file.")
     fmt = format_of(art)
-    name = runtime or get_exporter(fmt).runtimes[0]
-    rt = get_runtime(name)
-    if rt.format != fmt:
-        raise BadInputError(f"runtime {name} reads {rt.format} artifacts, not {fmt}.")
-    reason = rt.available()
-    if reason:
-        raise MissingDependencyError(f"runtime {name}: {reason}")
-    scorer = rt.load(art)
+    scorer = _load_scorer(runtime or get_exporter(fmt).runtimes[0], art, fmt)
     try:
         if isinstance(data, pd.DataFrame):
             from .data import conform
@@ -299,7 +302,7 @@ def inspect(artifact: str | Path) -> dict[str, Any]:
     fmt = format_of(art)
     rt = get_runtime(get_exporter(fmt).runtimes[0])
     info: dict[str, Any] = {"artifact": str(art), "format": fmt, "size_bytes": art.stat().st_size}
-    scorer = rt.load(art)
+    scorer = _load_scorer(rt.name, art)
     try:
         info["signature"] = scorer.signature.to_dict()
         info["task"] = getattr(scorer, "task", None)

@@ -79,8 +79,6 @@ def _tree_thresholds(est: Any) -> dict[int, np.ndarray]:
 
 
 def synthesize(model: LoadedModel, n_base: int = 200, seed: int = 0) -> Synthesized:
-    from .parity import native_outputs
-
     rng = np.random.default_rng(seed)
     sig = model.signature
     consumers = column_consumers(model.estimator, sig.names)
@@ -140,13 +138,9 @@ def synthesize(model: LoadedModel, n_base: int = 200, seed: int = 0) -> Synthesi
         else:
             blocks.append((f"missing {col.name}", variant(col.name, np.full(10, np.nan, dtype=object))))
             blocks.append((f"unseen category in {col.name}", variant(col.name, np.full(5, UNSEEN, dtype=object))))
-    kept, dropped = [("base", frame)], []
-    for label, block in blocks:
-        try:
-            native_outputs(model, _typed(block, model))
-            kept.append((label, block))
-        except Exception:
-            dropped.append(label)
+    accepted = _accepted_blocks(model, blocks)
+    kept = [("base", frame)] + [(label, b) for (label, b), ok in zip(blocks, accepted) if ok]
+    dropped = [label for (label, _), ok in zip(blocks, accepted) if not ok]
     out = _typed(pd.concat([b for _, b in kept], ignore_index=True), model)
     summary = f"{len(out)} rows synthesized from the fitted model: {n_base} base rows"
     if len(kept) > 1:
@@ -154,6 +148,36 @@ def synthesize(model: LoadedModel, n_base: int = 200, seed: int = 0) -> Synthesi
     if dropped:
         summary += "; scikit-learn refuses: " + ", ".join(dropped)
     return Synthesized(out, summary)
+
+
+def _accepted_blocks(model: LoadedModel, blocks: list[tuple[str, pd.DataFrame]]) -> list[bool]:
+    """Which probe blocks scikit-learn predicts on: all at once when it can,
+    halving the group on failure, so a model that accepts everything costs
+    one predict call."""
+    from .parity import native_outputs
+
+    def ok(group: list[int]) -> bool:
+        try:
+            native_outputs(model, _typed(pd.concat([blocks[i][1] for i in group], ignore_index=True), model))
+            return True
+        except Exception:
+            return False
+
+    verdict = [False] * len(blocks)
+
+    def solve(group: list[int]) -> None:
+        if not group:
+            return
+        if ok(group):
+            for i in group:
+                verdict[i] = True
+        elif len(group) > 1:
+            mid = len(group) // 2
+            solve(group[:mid])
+            solve(group[mid:])
+
+    solve(list(range(len(blocks))))
+    return verdict
 
 
 def _typed(frame: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:

@@ -27,10 +27,14 @@ SUPPORTED: dict[str, tuple[str, str, str, str]] = {
 FORMAT_PACKAGES: dict[str, tuple[str, ...]] = {
     "": ("scikit-learn", "numpy"),
     "onnx": ("skl2onnx", "onnx", "onnxruntime", "protobuf"),
+    "onnxruntime": ("onnxruntime", "onnx", "protobuf"),
     "pmml": ("sklearn2pmml", "JPype1"),
     "jpmml": ("jpmml_evaluator", "JPype1"),
     "pmml4s": ("pypmml",),
     "json": (),
+    "json-python": (),
+    "json-go": (),
+    "json-java": (),
 }
 
 
