@@ -6,7 +6,10 @@ it is resolved, so a callable outside the allow-list is refused (with its name)
 before anything could call it. Allowed:
 
 * classes defined in scikit-learn, numpy, scipy, pandas, joblib or mlexport;
-* numpy ufuncs and numpy's public top-level functions (``np.log1p``, ``np.clip``);
+* numpy ufuncs, and plain functions of those libraries (``np.log1p``,
+  scipy's array helpers) except in modules or with names that read or write
+  files, run code or reach the network (``numpy.load``, ``pandas.read_*``,
+  ``*.testing``, ``*.io``, ``sklearn.datasets``, joblib's functions ...);
 * a short list of reconstruction helpers that numpy and the standard library
   use in ordinary pickles;
 * anything in a module the user trusts explicitly (``--trust MODULE``).
@@ -37,6 +40,7 @@ ALLOWED_FUNCTIONS = frozenset(
         ("numpy.random._pickle", "__generator_ctor"),
         ("_codecs", "encode"),
         ("copyreg", "_reconstructor"),
+        ("functools", "partial"),  # its callable is resolved (and vetted) separately
         ("scipy.sparse._csr", "csr_matrix"),
     }
 )
@@ -54,6 +58,32 @@ ALLOWED_BUILTINS = frozenset(
 )
 
 
+# Function modules and names never allowed, even inside the allowed libraries.
+DENIED_MODULE_PARTS = frozenset(
+    {"testing", "_testing", "_testutils", "io", "f2py", "distutils", "ctypeslib", "npyio", "_npyio_impl",
+     "datasets", "_show_versions", "_pytesttester", "parallel", "_parallel_backends", "externals"}
+)
+DENIED_NAME_PREFIXES = ("load", "save", "read", "write", "open", "fetch", "exec", "eval", "system", "popen",
+                        "compile", "import", "getattr", "setattr", "delattr", "run", "call", "spawn", "dump",
+                        "fromfile", "tofile", "memmap", "genfromtxt", "from_pickle", "to_pickle", "delayed")
+
+
+def _plain_function_allowed(module: str, name: str, obj: Any) -> bool:
+    if isinstance(obj, type) or not callable(obj):
+        return False
+    real_module = getattr(obj, "__module__", None) or module
+    for mod in {module, real_module}:
+        parts = mod.split(".")
+        if parts[0] not in ALLOWED_ROOTS or parts[0] == "joblib":
+            return False
+        if any(p in DENIED_MODULE_PARTS for p in parts[1:]):
+            return False
+    short = name.rsplit(".", 1)[-1]
+    if short.startswith("__pyx_unpickle_"):  # Cython's generated state restorers
+        return True
+    return not short.lstrip("_").lower().startswith(DENIED_NAME_PREFIXES)
+
+
 def _is_allowed(module: str, name: str, obj: Any, trusted: frozenset[str]) -> bool:
     import numpy as np
 
@@ -68,10 +98,7 @@ def _is_allowed(module: str, name: str, obj: Any, trusted: frozenset[str]) -> bo
         return True
     if isinstance(obj, np.ufunc):
         return True
-    # numpy's public math functions (np.clip, np.where ...), never its I/O or testing helpers
-    if module == "numpy" and callable(obj) and getattr(np, name, None) is obj:
-        return name not in {"load", "loadtxt", "genfromtxt", "fromfile", "save", "savez", "memmap"}
-    return False
+    return _plain_function_allowed(module, name, obj)
 
 
 def _resolve(module: str, name: str, source: Path, trusted: frozenset[str]) -> Any:
