@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -75,6 +76,10 @@ def _sample(lm: LoadedModel, data: Any, probe: bool = False) -> tuple[pd.DataFra
     if data is None:
         s = synthesize(lm)
         return s.frame, s.summary
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2 or data.shape[1] != len(lm.signature.columns):
+            raise BadInputError(f"data must be a 2-D array with {len(lm.signature.columns)} columns. Got shape {data.shape} instead.")
+        data = pd.DataFrame(data, columns=lm.signature.names)
     if isinstance(data, pd.DataFrame):
         frame, label = conform(data, lm.signature, source="data"), f"{len(data)} rows given"
     else:
@@ -262,7 +267,7 @@ def verify(
         raise BadInputError(f"{art}: no such file.")
     fmt = format_of(art)
     names = runtimes or list(get_exporter(fmt).runtimes)
-    if data is not None and not isinstance(data, pd.DataFrame) and not probe:
+    if data is not None and not isinstance(data, (pd.DataFrame, np.ndarray)) and not probe:
         source = Path(data)
         chunks: Any = lambda: iter_data(source, lm.signature, CHUNK_ROWS)  # noqa: E731 - re-iterable per runtime
         summary = source.name

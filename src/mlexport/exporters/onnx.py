@@ -78,7 +78,13 @@ def _custom_converters() -> tuple[dict[type, Any], dict[type, Any]]:
     except ImportError:  # pragma: no cover - during development only
         return convs, shapes
     tc, ts = onnx_trees.custom_converters()
-    return {**convs, **tc}, {**shapes, **ts}
+    convs, shapes = {**convs, **tc}, {**shapes, **ts}
+    from ..plugins import for_format
+
+    for cls, plugin in for_format("onnx").items():
+        convs[cls] = plugin.converter
+        shapes[cls] = plugin.shape_calculator
+    return convs, shapes
 
 
 def _classifier_options(est: Any, customs: dict[type, Any]) -> dict[int, dict[str, Any]]:
@@ -137,7 +143,7 @@ class OnnxExporter:
             if isinstance(est, str):
                 verdicts.append(Verdict(step.path, step.cls, "supported"))
                 continue
-            known = _known_problems(est)
+            known = None if type(est) in customs else _known_problems(est)
             if known:
                 verdicts.append(Verdict(step.path, step.cls, known[0], known[1], known[2]))  # type: ignore[arg-type]
             elif type(est) in customs or type(est) in sklearn_operator_name_map:
