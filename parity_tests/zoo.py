@@ -191,6 +191,21 @@ def is_adult(x: Any) -> Any:
     return x > 18
 
 
+def signed_log(x: Any) -> Any:
+    return np.where(x > 0, np.log1p(x), -np.log1p(-x))
+
+
+def _mixed_with_function() -> tuple[Any, pd.DataFrame]:
+    df, y, _ = mixed_table()
+    Xtr, ytr, Xte = _split(df, y, test=120)
+    pre = ColumnTransformer([
+        ("adult", FunctionTransformer(is_adult), ["age"]),
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), ["income", "hours"]),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")), CAT),
+    ])
+    return Pipeline([("pre", pre), ("model", LogisticRegression(max_iter=1000))]).fit(Xtr, ytr), _mixed_test(Xte)
+
+
 CASES: list[Case] = [
     # linear models and friends
     Case("iris_scaler_logreg", lambda: _on("iris", make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))),
@@ -242,10 +257,10 @@ CASES: list[Case] = [
     Case("mixed_ordinal_gradient_boosting_regressor", lambda: _mixed_reg(GradientBoostingRegressor(n_estimators=40, random_state=0), encoder="ordinal", scale=False)),
     Case("mixed_onehot_ridge", lambda: _mixed_reg(Ridge())),
     Case("imputer_add_indicator_logreg", lambda: _with_gaps("breast_cancer", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler(), LogisticRegression(max_iter=2000)))),
-    # known not convertible: custom Python function
-    Case("custom_function_is_adult",
-         lambda: _on("diabetes", make_pipeline(FunctionTransformer(is_adult), LinearRegression())),
-         gaps={"onnx": "custom Python function (is_adult) has no ONNX translation yet (issue 5)"}),
+    # custom functions, translated into each format
+    Case("mixed_function_is_adult_logreg", _mixed_with_function),
+    Case("breast_cancer_log1p_logreg", lambda: _on("breast_cancer", make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), LogisticRegression(max_iter=2000)))),
+    Case("diabetes_signed_log_ridge", lambda: _on("diabetes", make_pipeline(StandardScaler(), FunctionTransformer(signed_log), Ridge()))),
 ]
 
 

@@ -144,8 +144,9 @@ def test_check_reports_supported_and_blocked(fmt: str, tmp_path: Path, iris_mode
     steps = json.loads(stdout)["formats"][0]["steps"]
     bad = [s for s in steps if s["status"] != "supported"]
     assert [s["path"] for s in bad] == ["functiontransformer"]
-    assert "_double" in bad[0]["reason"]
+    assert "_double" in bad[0]["reason"] and "print" in bad[0]["reason"]
 
 
-def _double(x):  # a custom function: not convertible (yet)
+def _double(x):  # a custom function with a side effect: never translated
+    print("scoring")
     return x * 2

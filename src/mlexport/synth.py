@@ -110,7 +110,7 @@ def synthesize(model: LoadedModel, n_base: int = 200, seed: int = 0) -> Synthesi
             cats = cats or ["a", "b"]
             categories[col.name] = cats
             base[col.name] = rng.choice(np.asarray(cats, dtype=object), n_base)
-    frame = pd.DataFrame(base)
+    frame = _rows_sklearn_accepts(model, pd.DataFrame(base))
     blocks: list[tuple[str, pd.DataFrame]] = []
 
     def variant(col: str, values: np.ndarray) -> pd.DataFrame:
@@ -142,7 +142,7 @@ def synthesize(model: LoadedModel, n_base: int = 200, seed: int = 0) -> Synthesi
     kept = [("base", frame)] + [(label, b) for (label, b), ok in zip(blocks, accepted) if ok]
     dropped = [label for (label, _), ok in zip(blocks, accepted) if not ok]
     out = _typed(pd.concat([b for _, b in kept], ignore_index=True), model)
-    summary = f"{len(out)} rows synthesized from the fitted model: {n_base} base rows"
+    summary = f"{len(out)} rows synthesized from the fitted model: {len(frame)} base rows"
     if len(kept) > 1:
         summary += "; probes: " + ", ".join(label for label, _ in kept[1:])
     if dropped:
@@ -178,6 +178,21 @@ def _accepted_blocks(model: LoadedModel, blocks: list[tuple[str, pd.DataFrame]])
 
     solve(list(range(len(blocks))))
     return verdict
+
+
+def _rows_sklearn_accepts(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The base rows scikit-learn predicts on (e.g. log1p steps refuse x < -1)."""
+    from .errors import BadInputError
+
+    groups = [(str(i), frame.iloc[i : i + 10]) for i in range(0, len(frame), 10)]
+    ok = _accepted_blocks(model, groups)
+    kept = [g for (_, g), good in zip(groups, ok) if good]
+    if not kept:
+        abs_frame = frame.apply(lambda c: c.abs() if c.dtype.kind == "f" else c)
+        if abs_frame is not frame and all(_accepted_blocks(model, [("abs", abs_frame)])):
+            return abs_frame
+        raise BadInputError(f"{model.source}: could not synthesize rows scikit-learn accepts; pass --data with real rows.")
+    return pd.concat(kept, ignore_index=True)
 
 
 def _typed(frame: pd.DataFrame, model: LoadedModel) -> pd.DataFrame:

@@ -70,15 +70,14 @@ def _without_passthrough(est: Any) -> Any:
 
 
 def _custom_converters() -> tuple[dict[type, Any], dict[type, Any]]:
-    from . import onnx_ops
+    from . import onnx_expr, onnx_ops, onnx_trees
 
-    convs, shapes = onnx_ops.custom_converters()
-    try:
-        from . import onnx_trees
-    except ImportError:  # pragma: no cover - during development only
-        return convs, shapes
-    tc, ts = onnx_trees.custom_converters()
-    convs, shapes = {**convs, **tc}, {**shapes, **ts}
+    convs: dict[type, Any] = {}
+    shapes: dict[type, Any] = {}
+    for module in (onnx_ops, onnx_trees, onnx_expr):
+        c, s = module.custom_converters()
+        convs.update(c)
+        shapes.update(s)
     from ..plugins import for_format
 
     for cls, plugin in for_format("onnx").items():
@@ -113,10 +112,13 @@ def _known_problems(est: Any) -> tuple[str, str, str] | None:
 
     name = type(est).__name__
     if isinstance(est, FunctionTransformer):
-        if est.func is None and est.inverse_func is None:
+        from .onnx_expr import supports
+
+        reason = supports(est)
+        if reason is None:
             return None
-        return ("unsupported", f"custom function {getattr(est.func, '__name__', est.func)!r} has no ONNX equivalent",
-                "replace it by a supported transformer or register a converter")
+        return ("unsupported", reason,
+                "rewrite it with numpy arithmetic, comparisons and np.where/np.clip, or register a converter")
     if name == "SGDClassifier" and getattr(est, "loss", "") == "modified_huber":
         return ("unsupported", "modified_huber probabilities are not converted exactly", "use loss='log_loss' or another format")
     if name == "LinearDiscriminantAnalysis" and len(getattr(est, "classes_", [])) == 2:
@@ -136,14 +138,17 @@ class OnnxExporter:
     def assess(self, model: LoadedModel) -> list[Verdict]:
         from skl2onnx._supported_operators import sklearn_operator_name_map
 
+        from ..plugins import for_format
+
         customs, _ = _custom_converters()
+        plugin_classes = set(for_format("onnx"))
         verdicts = []
         for step in flatten_steps(model.estimator):
             est = step.estimator
             if isinstance(est, str):
                 verdicts.append(Verdict(step.path, step.cls, "supported"))
                 continue
-            known = None if type(est) in customs else _known_problems(est)
+            known = None if type(est) in plugin_classes else _known_problems(est)
             if known:
                 verdicts.append(Verdict(step.path, step.cls, known[0], known[1], known[2]))  # type: ignore[arg-type]
             elif type(est) in customs or type(est) in sklearn_operator_name_map:
