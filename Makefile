@@ -16,9 +16,9 @@ install: system-deps
 # Toolchains the JSON scorers need (Go for json-go, Gson for json-java). Java 17
 # is expected on the machine. Skipped when already present.
 system-deps:
-	@if ! command -v go >/dev/null 2>&1 || [ ! -f /usr/share/java/gson.jar ]; then \
+	@if ! command -v go >/dev/null 2>&1 || [ ! -f /usr/share/java/gson.jar ] || ! command -v strace >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go libgoogle-gson-java >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go libgoogle-gson-java strace >/dev/null; \
 	  else echo "note: install Go (golang-go) and Gson (libgoogle-gson-java) for the json-go and json-java runtimes"; fi; \
 	fi
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .data import iter_data, read_data
-from .errors import BadInputError, MissingDependencyError, UnsupportedStepError
+from .errors import BadInputError, MissingDependencyError, RuntimeFailure, UnsupportedStepError
 from .exporters import EXPORTERS, get_exporter
 from .model import LoadedModel, from_estimator, load_model
 from .outputs import Outputs, concat
@@ -204,13 +204,19 @@ def _load_scorer(name: str, artifact: Path, fmt: str | None = None) -> Any:
 
 def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks: list[pd.DataFrame] | Any,
                     tol: Tolerance) -> tuple[RuntimeParity, int]:
-    scorer = _load_scorer(name, artifact, fmt)
     merged: dict[str, list[tuple[int, OutputParity]]] = {}
     rows = 0
     try:
+        scorer = _load_scorer(name, artifact, fmt)
+    except RuntimeFailure as e:  # a damaged artifact is a parity failure of this runtime, not bad input
+        return RuntimeParity(name, (), error=str(e)), rows
+    try:
         for chunk in chunks:
             native = native_outputs(lm, chunk)
-            got = scorer.predict(chunk)
+            try:
+                got = scorer.predict(chunk)
+            except RuntimeFailure as e:
+                return RuntimeParity(name, tuple(_merge(n, p) for n, p in merged.items()), error=str(e)), rows + len(chunk)
             for op in compare(native, got, tol):
                 merged.setdefault(op.name, []).append((rows, op))
             rows += len(chunk)
