@@ -283,26 +283,49 @@ def verify(
     return _verify_frames(lm, art, fmt, chunks, tol, names, summary, str(art))
 
 
-def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: str | Path | None = None) -> Outputs:
-    """Predictions of ``artifact`` on ``data``; written as CSV to ``out`` if given."""
+def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: str | Path | None = None) -> Outputs | int:
+    """Predictions of ``artifact`` on ``data``.
+
+    With ``out``, predictions are streamed chunk by chunk into that CSV (written
+    atomically) and the number of rows is returned, so memory stays flat however
+    large the file; without ``out`` the :class:`Outputs` are returned.
+    """
     art = Path(artifact)
     if not art.exists():
         raise BadInputError(f"{art}: no such file.")
     fmt = format_of(art)
     scorer = _load_scorer(runtime or get_exporter(fmt).runtimes[0], art, fmt)
     try:
-        if isinstance(data, pd.DataFrame):
+        if isinstance(data, (pd.DataFrame, np.ndarray)):
             from .data import conform
 
-            parts = [scorer.predict(conform(data, scorer.signature))]
+            frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data, columns=scorer.signature.names)
+            chunks: Any = [conform(frame, scorer.signature)]
         else:
-            parts = [scorer.predict(chunk) for chunk in iter_data(data, scorer.signature, CHUNK_ROWS)]
+            chunks = iter_data(data, scorer.signature, CHUNK_ROWS)
+        if out is None:
+            return concat([scorer.predict(chunk) for chunk in chunks])
+        return _stream_csv(Path(out), (scorer.predict(chunk) for chunk in chunks))
     finally:
         scorer.close()
-    result = concat(parts)
-    if out is not None:
-        atomic_write(out, result.to_frame().to_csv(index=False, float_format="%.17g"))
-    return result
+
+
+def _stream_csv(out: Path, parts: Any) -> int:
+    """Write each part's score columns to ``out`` as they come; atomic rename at the end."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    rows = 0
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            for i, part in enumerate(parts):
+                frame = part.to_frame()
+                frame.to_csv(f, index=False, header=(i == 0), float_format="%.17g")
+                rows += len(frame)
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return rows
 
 
 def inspect(artifact: str | Path) -> dict[str, Any]:

@@ -226,8 +226,7 @@ def score(
     def go() -> int:
         from . import api
 
-        res = api.score(artifact, data, runtime=runtime, out=out)
-        n = len(next(iter(res.present().values()))) if res.present() else 0
+        n = api.score(artifact, data, runtime=runtime, out=out)
         typer.echo(f"wrote {n} predictions to {out}")
         return 0
 
