@@ -1,6 +1,7 @@
 """Every zoo pipeline x every format: export, run in each runtime, assert parity.
 
-Verification rows are the case's held-out rows plus mlexport's probe rows
+``check`` must agree with what the export does: a passing case has a clean
+plan. Verification rows are the case's held-out rows plus mlexport's probe rows
 (thresholds and their float32/float64 neighbours, NaN, unseen categories,
 extremes) at the default tolerance rtol=atol=1e-6. Known gaps are strict xfails.
 """
@@ -29,6 +30,8 @@ def _params() -> list[object]:
 def test_parity(name: str, fmt: str, tmp_path: Path) -> None:
     model, X_test = built(name)
     lm = from_estimator(model, source=name)
+    (plan,) = mlexport.check(lm, [fmt])
+    assert not plan.blocked, f"check says {fmt} blocks: {[v.to_dict() for v in plan.blockers]}"
     res = mlexport.export(lm, fmt, tmp_path / f"{name}.{fmt}", data=holdout_frame(model, X_test), probe=True)
     assert res.parity is not None
     failures = [
