@@ -57,7 +57,7 @@ from sklearn.preprocessing import (
 from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "json")
 
 
 @dataclass(frozen=True)
@@ -214,14 +214,14 @@ CASES: list[Case] = [
     Case("wine_robust_sgd_logloss", lambda: _on("wine", make_pipeline(RobustScaler(), SGDClassifier(loss="log_loss", random_state=0)))),
     Case("wine_maxabs_ridgeclassifier", lambda: _on("wine", make_pipeline(MaxAbsScaler(), RidgeClassifier()))),
     Case("iris_linearsvc", lambda: _on("iris", make_pipeline(StandardScaler(), LinearSVC(random_state=0)))),
-    Case("wine_svc_rbf", lambda: _on("wine", make_pipeline(StandardScaler(), SVC(kernel="rbf")))),
+    Case("wine_svc_rbf", lambda: _on("wine", make_pipeline(StandardScaler(), SVC(kernel="rbf"))), gaps={"json": "kernel SVMs are outside the JSON format v1"}),
     Case("digits_pca_logreg", lambda: _on("digits", make_pipeline(StandardScaler(), PCA(n_components=20, random_state=0), LogisticRegression(max_iter=2000)), test=200)),
     Case("breast_cancer_gaussiannb", lambda: _on("breast_cancer", GaussianNB())),
-    Case("digits_multinomialnb", lambda: _on("digits", MultinomialNB(), test=200)),
-    Case("breast_cancer_bernoullinb", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), BernoulliNB()))),
-    Case("iris_knn", lambda: _on("iris", make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5)))),
+    Case("digits_multinomialnb", lambda: _on("digits", MultinomialNB(), test=200), gaps={"json": "MultinomialNB is outside the JSON format v1"}),
+    Case("breast_cancer_bernoullinb", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), BernoulliNB())), gaps={"json": "BernoulliNB is outside the JSON format v1"}),
+    Case("iris_knn", lambda: _on("iris", make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=5))), gaps={"json": "nearest neighbours need the training set; outside the JSON format v1"}),
     Case("breast_cancer_mlp", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0)))),
-    Case("wine_featureunion_logreg", lambda: _on("wine", Pipeline([("scale", StandardScaler()), ("feats", FeatureUnion([("pca", PCA(n_components=3)), ("best", SelectKBest(f_classif, k=4))])), ("clf", LogisticRegression(max_iter=1000))]))),
+    Case("wine_featureunion_logreg", lambda: _on("wine", Pipeline([("scale", StandardScaler()), ("feats", FeatureUnion([("pca", PCA(n_components=3)), ("best", SelectKBest(f_classif, k=4))])), ("clf", LogisticRegression(max_iter=1000))])), gaps={"json": "SelectKBest is outside the JSON format v1"}),
     Case("iris_passthrough_step", lambda: _on("iris", Pipeline([("noop", "passthrough"), ("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=1000))]))),
     # regression
     Case("diabetes_linear", lambda: _on("diabetes", LinearRegression())),
@@ -231,8 +231,8 @@ CASES: list[Case] = [
     Case("diabetes_poly_ridge", lambda: _on("diabetes", make_pipeline(PolynomialFeatures(degree=2), StandardScaler(), Ridge()))),
     Case("diabetes_sgd", lambda: _on("diabetes", make_pipeline(StandardScaler(), SGDRegressor(random_state=0)))),
     Case("diabetes_linearsvr", lambda: _on("diabetes", make_pipeline(StandardScaler(), LinearSVR(random_state=0, max_iter=5000)))),
-    Case("diabetes_svr", lambda: _on("diabetes", make_pipeline(StandardScaler(), SVR(C=50)))),
-    Case("diabetes_knn", lambda: _on("diabetes", make_pipeline(StandardScaler(), KNeighborsRegressor()))),
+    Case("diabetes_svr", lambda: _on("diabetes", make_pipeline(StandardScaler(), SVR(C=50))), gaps={"json": "kernel SVMs are outside the JSON format v1"}),
+    Case("diabetes_knn", lambda: _on("diabetes", make_pipeline(StandardScaler(), KNeighborsRegressor())), gaps={"json": "nearest neighbours need the training set; outside the JSON format v1"}),
     Case("diabetes_mlp", lambda: _on("diabetes", make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(16,), max_iter=500, random_state=0)))),
     # trees
     Case("iris_decision_tree", lambda: _on("iris", DecisionTreeClassifier(random_state=0))),

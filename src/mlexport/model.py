@@ -221,6 +221,9 @@ def column_consumers(est: Any, names: list[str]) -> dict[str, tuple[Any, int]]:
             for _n, t in step.transformer_list:
                 visit(t, cols)
             return
+        inner = getattr(step, "_preprocessor", None)  # HistGradientBoosting's categorical encoder
+        if inner is not None:
+            visit(inner, cols)
         for j, c in enumerate(cols):
             out.setdefault(c, (step, j))
 

@@ -31,6 +31,7 @@ from ..errors import BadInputError
 # runtime name -> "module:attribute"
 RUNTIMES: dict[str, str] = {
     "onnxruntime": "mlexport.runtimes.onnxruntime:RUNTIME",
+    "json-python": "mlexport.runtimes.json_python:RUNTIME",
 }
 
 
