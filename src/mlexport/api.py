@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -202,8 +202,11 @@ def _load_scorer(name: str, artifact: Path, fmt: str | None = None) -> Any:
     return rt.load(artifact)
 
 
+Progress = Callable[[str, int], None]  # (what, rows done so far)
+
+
 def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks: list[pd.DataFrame] | Any,
-                    tol: Tolerance) -> tuple[RuntimeParity, int]:
+                    tol: Tolerance, progress: Progress | None = None) -> tuple[RuntimeParity, int]:
     merged: dict[str, list[tuple[int, OutputParity]]] = {}
     rows = 0
     try:
@@ -220,6 +223,8 @@ def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks
             for op in compare(native, got, tol):
                 merged.setdefault(op.name, []).append((rows, op))
             rows += len(chunk)
+            if progress:
+                progress(f"parity {name}", rows)
     finally:
         scorer.close()
     return RuntimeParity(name, tuple(_merge(n, parts) for n, parts in merged.items())), rows
@@ -245,11 +250,11 @@ def _merge(name: str, parts: list[tuple[int, OutputParity]]) -> OutputParity:
 
 
 def _verify_frames(lm: LoadedModel, artifact: Path, fmt: str, chunks: Any, tol: Tolerance, runtimes: list[str],
-                   summary: str, shown_as: str) -> ParityResult:
+                   summary: str, shown_as: str, progress: Progress | None = None) -> ParityResult:
     results = []
     rows = 0
     for name in runtimes:
-        rp, rows = _runtime_parity(name, lm, artifact, fmt, chunks if isinstance(chunks, list) else chunks(), tol)
+        rp, rows = _runtime_parity(name, lm, artifact, fmt, chunks if isinstance(chunks, list) else chunks(), tol, progress)
         results.append(rp)
     return ParityResult(fmt, shown_as, rows, tol, tuple(results), summary)
 
@@ -264,8 +269,11 @@ def verify(
     atol: float = 1e-6,
     probe: bool = False,
     trust: tuple[str, ...] = (),
+    progress: Progress | None = None,
 ) -> ParityResult:
-    """Score ``artifact`` in each runtime and compare with ``model`` on ``data``."""
+    """Score ``artifact`` in each runtime and compare with ``model`` on ``data``.
+
+    ``progress(what, rows_done)`` is called after each chunk (for progress bars)."""
     tol = Tolerance(rtol, atol)
     lm = as_model(model, trust)
     art = Path(artifact)
@@ -280,10 +288,11 @@ def verify(
     else:
         frame, summary = _sample(lm, data, probe)
         chunks = [frame]
-    return _verify_frames(lm, art, fmt, chunks, tol, names, summary, str(art))
+    return _verify_frames(lm, art, fmt, chunks, tol, names, summary, str(art), progress)
 
 
-def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: str | Path | None = None) -> Outputs | int:
+def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: str | Path | None = None,
+          progress: Progress | None = None) -> Outputs | int:
     """Predictions of ``artifact`` on ``data``.
 
     With ``out``, predictions are streamed chunk by chunk into that CSV (written
@@ -305,12 +314,12 @@ def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: s
             chunks = iter_data(data, scorer.signature, CHUNK_ROWS)
         if out is None:
             return concat([scorer.predict(chunk) for chunk in chunks])
-        return _stream_csv(Path(out), (scorer.predict(chunk) for chunk in chunks))
+        return _stream_csv(Path(out), (scorer.predict(chunk) for chunk in chunks), progress)
     finally:
         scorer.close()
 
 
-def _stream_csv(out: Path, parts: Any) -> int:
+def _stream_csv(out: Path, parts: Any, progress: Progress | None = None) -> int:
     """Write each part's score columns to ``out`` as they come; atomic rename at the end."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -321,6 +330,8 @@ def _stream_csv(out: Path, parts: Any) -> int:
                 frame = part.to_frame()
                 frame.to_csv(f, index=False, header=(i == 0), float_format="%.17g")
                 rows += len(frame)
+                if progress:
+                    progress("scored", rows)
         os.replace(tmp_name, out)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -62,6 +62,35 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
 
 
+class _Rows:
+    """A rows-done progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "_Rows":
+        if self.live:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
+                                TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, what: str, rows: int) -> None:
+        if self.bar is None:
+            return
+        if what not in self.tasks:
+            self.tasks[what] = self.bar.add_task(what, total=None)
+        self.bar.update(self.tasks[what], completed=rows)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 def _write_reports(result: Any, report: Path | None, junit: Path | None) -> None:
     from .report import atomic_write, to_json, to_junit
 
@@ -202,8 +231,9 @@ def parity(
         from . import api
         from .report import parity_table
 
-        res = api.verify(model, artifact, data=data, runtimes=list(runtime) or None, rtol=rtol, atol=atol,
-                         probe=probe, trust=tuple(trust))
+        with _Rows() as rows:
+            res = api.verify(model, artifact, data=data, runtimes=list(runtime) or None, rtol=rtol, atol=atol,
+                             probe=probe, trust=tuple(trust), progress=rows)
         _console().print(parity_table(res))
         _write_reports(res, report, junit)
         if not res.passed:
@@ -226,7 +256,8 @@ def score(
     def go() -> int:
         from . import api
 
-        n = api.score(artifact, data, runtime=runtime, out=out)
+        with _Rows() as rows:
+            n = api.score(artifact, data, runtime=runtime, out=out, progress=rows)
         typer.echo(f"wrote {n} predictions to {out}")
         return 0
 
