@@ -27,8 +27,9 @@ its own); registering a class twice for one format is refused unless
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import BadInputError
 
