@@ -20,7 +20,7 @@ from ..steps import flatten_steps
 class JsonExporter:
     name = "json"
     suffix = ".json"
-    runtimes = ("json-python",)
+    runtimes = ("json-python", "json-go")
 
     def assess(self, model: LoadedModel) -> list[Verdict]:
         from ..jsonfmt.export import problems

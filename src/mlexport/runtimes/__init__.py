@@ -32,6 +32,7 @@ from ..errors import BadInputError
 RUNTIMES: dict[str, str] = {
     "onnxruntime": "mlexport.runtimes.onnxruntime:RUNTIME",
     "json-python": "mlexport.runtimes.json_python:RUNTIME",
+    "json-go": "mlexport.runtimes.json_go:RUNTIME",
 }
 
 

@@ -1,0 +1,3 @@
+module mlexport.dev/scorer
+
+go 1.19
