@@ -297,6 +297,24 @@ def inspect(
     _run(go)
 
 
+@app.command()
+def classpath(
+    evaluator_only: Annotated[bool, typer.Option("--evaluator", help="Only the JPMML evaluator jars (what a JVM service needs to score PMML).")] = False,
+) -> None:
+    """Print the Java classpath of the installed PMML jars (for javac / java -cp)."""
+
+    def go() -> int:
+        import os
+
+        from . import jvm
+
+        jars = jvm.evaluator_classpath() if evaluator_only else jvm.classpath()
+        typer.echo(os.pathsep.join(jars))
+        return 0
+
+    _run(go)
+
+
 def _register_formats() -> None:
     from .exporters import EXPORTERS
 

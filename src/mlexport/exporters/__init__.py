@@ -24,6 +24,7 @@ from ..errors import BadInputError
 # format name -> "module:attribute"
 EXPORTERS: dict[str, str] = {
     "onnx": "mlexport.exporters.onnx:EXPORTER",
+    "pmml": "mlexport.exporters.pmml:EXPORTER",
     "json": "mlexport.exporters.json:EXPORTER",
 }
 

@@ -31,6 +31,8 @@ from ..errors import BadInputError
 # runtime name -> "module:attribute"
 RUNTIMES: dict[str, str] = {
     "onnxruntime": "mlexport.runtimes.onnxruntime:RUNTIME",
+    "jpmml": "mlexport.runtimes.jpmml:RUNTIME",
+    "pmml4s": "mlexport.runtimes.pmml4s:RUNTIME",
     "json-python": "mlexport.runtimes.json_python:RUNTIME",
     "json-go": "mlexport.runtimes.json_go:RUNTIME",
 }
