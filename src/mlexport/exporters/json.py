@@ -20,7 +20,7 @@ from ..steps import flatten_steps
 class JsonExporter:
     name = "json"
     suffix = ".json"
-    runtimes = ("json-python", "json-go")
+    runtimes = ("json-python", "json-go", "json-java")
 
     def assess(self, model: LoadedModel) -> list[Verdict]:
         from ..jsonfmt.export import problems

@@ -35,6 +35,7 @@ RUNTIMES: dict[str, str] = {
     "pmml4s": "mlexport.runtimes.pmml4s:RUNTIME",
     "json-python": "mlexport.runtimes.json_python:RUNTIME",
     "json-go": "mlexport.runtimes.json_go:RUNTIME",
+    "json-java": "mlexport.runtimes.json_java:RUNTIME",
 }
 
 

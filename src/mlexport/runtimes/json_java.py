@@ -1,0 +1,370 @@
+"""``json-java``: the JSON format scored by ``MlexportJsonScorer`` (one Java class + Gson).
+
+The scorer (``scorers/jvm/MlexportJsonScorer.java``) is what a JVM service
+vendors; this runtime runs exactly that class, as a separate ``java`` process
+(no JPype, no shared JVM): ``predict`` writes the frame to a temporary CSV,
+runs one JVM over the whole batch and reads the CSV it writes back.
+
+* Needs ``java`` and ``javac`` (Java 11+; ``JAVA_HOME`` first, else ``PATH``)
+  and a Gson jar: ``$MLEXPORT_GSON_JAR``, else ``/usr/share/java/gson.jar``
+  (``apt-get install libgoogle-gson-java``).
+* The class is compiled once into ``<cache>/jvm-json-<hash>`` where ``<cache>``
+  is ``$MLEXPORT_CACHE`` (else ``$MLEXPORT_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/mlexport`` or ``~/.cache/mlexport``) and the hash covers
+  the source, the Gson jar and the javac version. Compilation happens in a
+  temporary sibling directory renamed into place, so concurrent processes
+  never see half a cache.
+* ``MLEXPORT_JAVA_OPTS`` adds JVM options (e.g. ``-Xmx4g``).
+
+``load`` validates the document in Java (``--check``), so a document the Java
+scorer refuses fails at load time, as with every other runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..model import Column, Signature
+from ..outputs import Outputs
+
+NAME = "json-java"
+MAIN_CLASS = "dev.mlexport.MlexportJsonScorer"
+SOURCE = "MlexportJsonScorer.java"
+DEFAULT_GSON = "/usr/share/java/gson.jar"
+GSON_HINT = "apt-get install libgoogle-gson-java, or set MLEXPORT_GSON_JAR to a Gson 2.8+ jar"
+JDK_HINT = "Java 17 with javac (apt-get install openjdk-17-jdk-headless, or set JAVA_HOME to a JDK)"
+RELEASE = "11"
+
+_lock = threading.Lock()
+_compiled: dict[str, Path] = {}
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def _tool(name: str) -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        p = Path(home) / "bin" / name
+        if p.is_file() and os.access(p, os.X_OK):
+            return str(p)
+    return shutil.which(name)
+
+
+def gson_jar() -> Path | None:
+    """The Gson jar to use: ``$MLEXPORT_GSON_JAR``, else the Debian one."""
+    env = os.environ.get("MLEXPORT_GSON_JAR")
+    for cand in ([env] if env else []) + [DEFAULT_GSON]:
+        p = Path(cand)
+        if p.is_file():
+            return p
+    return None
+
+
+def source_text() -> bytes:
+    return (resources.files("mlexport.runtimes") / "scorers" / "jvm" / SOURCE).read_bytes()
+
+
+def _cache_root() -> Path:
+    for var in ("MLEXPORT_CACHE", "MLEXPORT_CACHE_DIR"):
+        v = os.environ.get(var)
+        if v:
+            return Path(v)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlexport"
+
+
+def _javac_version(javac: str) -> str:
+    try:
+        r = subprocess.run([javac, "-version"], capture_output=True, text=True, timeout=60)
+        return (r.stdout + r.stderr).strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def compiled_classes() -> Path:
+    """Directory with the compiled scorer (compiled on first use, then cached on disk)."""
+    javac = _tool("javac")
+    if javac is None:
+        raise MissingDependencyError(f"{NAME}: javac not found; install {JDK_HINT}.")
+    gson = gson_jar()
+    if gson is None:
+        raise MissingDependencyError(f"{NAME}: Gson not found; {GSON_HINT}.")
+    src = source_text()
+    h = hashlib.sha256(src)
+    h.update(b"\0" + str(gson.resolve()).encode() + b"\0" + str(gson.stat().st_size).encode())
+    h.update(b"\0" + _javac_version(javac).encode())
+    key = h.hexdigest()[:16]
+    with _lock:
+        if key in _compiled and (_compiled[key] / ".complete").exists():
+            return _compiled[key]
+        root = _cache_root()
+        final = root / f"jvm-json-{key}"
+        if not (final / ".complete").exists():
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                work = Path(tempfile.mkdtemp(prefix=".jvm-json-", dir=root))
+            except OSError:
+                root = Path(tempfile.gettempdir()) / f"mlexport-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+                root.mkdir(parents=True, exist_ok=True)
+                final = root / f"jvm-json-{key}"
+                work = Path(tempfile.mkdtemp(prefix=".jvm-json-", dir=root))
+            try:
+                if not (final / ".complete").exists():
+                    _compile(javac, gson, src, work, key, final)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        _compiled[key] = final
+        return final
+
+
+def _compile(javac: str, gson: Path, src: bytes, work: Path, key: str, final: Path) -> None:
+    src_dir = work / "src"
+    out = work / "classes"
+    src_dir.mkdir()
+    out.mkdir()
+    (src_dir / SOURCE).write_bytes(src)
+    cmd = [javac, "--release", RELEASE, "-nowarn", "-encoding", "UTF-8", "-cp", str(gson), "-d", str(out),
+           str(src_dir / SOURCE)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise MissingDependencyError(f"{NAME}: cannot run javac: {e}") from None
+    if r.returncode != 0:
+        raise RuntimeFailure(f"{NAME}: javac could not compile {SOURCE}: {(r.stderr or r.stdout).strip()[:2000]}")
+    (out / ".complete").write_text(key)
+    try:
+        os.rename(out, final)
+    except OSError:
+        if not (final / ".complete").exists():  # a broken leftover: replace it
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(out, final)
+
+
+def java_command(quick: bool = False) -> list[str]:
+    """``java -cp <gson>:<classes> dev.mlexport.MlexportJsonScorer`` (compiles on first use).
+
+    ``quick``: options for a short run (``--check``): C1 only and the serial GC start faster.
+    """
+    java = _tool("java")
+    if java is None:
+        raise MissingDependencyError(f"{NAME}: java not found; install {JDK_HINT}.")
+    gson = gson_jar()
+    if gson is None:
+        raise MissingDependencyError(f"{NAME}: Gson not found; {GSON_HINT}.")
+    classes = compiled_classes()
+    opts = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"] if quick else []
+    opts += shlex.split(os.environ.get("MLEXPORT_JAVA_OPTS", ""))
+    return [java, *opts, "-cp", os.pathsep.join([str(gson), str(classes)]), MAIN_CLASS]
+
+
+def _run(args: list[str], what: str, quick: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = java_command(quick) + args
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise RuntimeFailure(f"{NAME}: cannot run java: {e}") from None
+    if r.returncode != 0:
+        lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
+        msg = lines[-1] if lines else f"exit code {r.returncode}"
+        msg = re.sub(r"^mlexport-json: ", "", msg)
+        raise RuntimeFailure(f"{NAME}: {what}: {msg}")
+    return r
+
+
+# --------------------------------------------------------------------------- CSV in / out
+
+
+def _number_column(s: pd.Series, name: str) -> list[str]:
+    try:
+        arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise BadInputError(f"column '{name}' must be numeric. Got dtype {s.dtype} instead.") from None
+    # repr(): the shortest text that reads back to the same double; NaN -> empty field (missing)
+    return ["" if v != v else repr(v) for v in arr.tolist()]
+
+
+def _quote(v: str) -> str:
+    return '"' + v.replace('"', '""') + '"'
+
+
+def _string_cell(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, np.floating) and np.isnan(v):
+        return ""
+    if isinstance(v, str):
+        return _quote(v)  # always quoted: a quoted "" is the empty string, an empty field is missing
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return _quote(str(int(v)))
+    return _quote(str(v))
+
+
+def write_csv(X: pd.DataFrame, inputs: list[tuple[str, str, bool]], path: Path) -> None:
+    n = len(X)
+    cols: list[list[str]] = []
+    header = []
+    for name, kind, used in inputs:
+        header.append(_quote(name))
+        if not used or name not in X.columns:
+            cols.append([""] * n)
+        elif kind == "number":
+            cols.append(_number_column(X[name], name))
+        else:
+            cols.append([_string_cell(v) for v in X[name].to_numpy(dtype=object)])
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(header) + "\n")
+        if cols:
+            f.writelines(",".join(row) + "\n" for row in zip(*cols))
+        else:  # pragma: no cover - documents always have inputs
+            f.writelines("\n" for _ in range(n))
+
+
+def _floats(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=str).astype(np.float64) if len(values) else np.zeros(0)
+
+
+# --------------------------------------------------------------------------- scorer
+
+
+def _label_text(c: Any) -> str:
+    if isinstance(c, bool):
+        return str(c)
+    if isinstance(c, float):
+        return repr(c)
+    return str(c)
+
+
+class JsonJavaScorer:
+    def __init__(self, artifact: Path) -> None:
+        self.artifact = Path(artifact)
+        if not self.artifact.is_file():
+            raise BadInputError(f"{self.artifact}: no such file.")
+        _run(["--check", str(self.artifact.absolute())], f"cannot load {self.artifact}", quick=True)
+        try:
+            doc = json.loads(self.artifact.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:  # pragma: no cover - Java accepted it
+            raise RuntimeFailure(f"{NAME}: cannot read {self.artifact}: {e}") from None
+        self.inputs: list[tuple[str, str, bool]] = [(c["name"], c["kind"], bool(c["used"])) for c in doc["inputs"]]
+        names = [n for n, _k, _u in self.inputs]
+        self.signature = Signature(tuple(Column(n, k) for n, k, _u in self.inputs),  # type: ignore[arg-type]
+                                   named=names != [f"x{i}" for i in range(len(names))])
+        self.task: str = doc["task"]
+        out = doc["output"]
+        self.classes: tuple[Any, ...] | None = tuple(out["classes"]) if out["kind"] == "classifier" else None
+        self.has_proba = "proba" in out
+        m = int(doc["model"]["n_outputs"])
+        self.value_width = m
+        self.squeeze = bool(out.get("squeeze", False)) and m == 1
+        self._tmp: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(prefix="mlexport-json-java-")
+
+    def _columns(self, X: Any) -> pd.DataFrame:
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(self.inputs):
+            X = pd.DataFrame(X, columns=[n for n, _k, _u in self.inputs])
+        if not isinstance(X, pd.DataFrame):
+            raise BadInputError(f"input must be a pandas DataFrame. Got {type(X).__name__} instead.")
+        absent = [n for n, _k, used in self.inputs if used and n not in X.columns]
+        if absent:
+            raise BadInputError(f"input is missing column(s) {', '.join(absent)}.")
+        return X
+
+    def _empty(self) -> Outputs:
+        if self.classes is not None:
+            from ..jsonfmt.score import _label_array
+
+            k = len(self.classes)
+            return Outputs(label=_label_array(list(self.classes))[:0], proba=np.zeros((0, k)) if self.has_proba else None,
+                           classes=self.classes)
+        return Outputs(value=np.zeros(0) if self.squeeze else np.zeros((0, self.value_width)))
+
+    def predict(self, X: Any) -> Outputs:
+        X = self._columns(X)
+        if len(X) == 0:
+            return self._empty()
+        if self._tmp is None:
+            raise RuntimeFailure(f"{NAME}: scorer is closed")
+        work = Path(tempfile.mkdtemp(dir=self._tmp.name))
+        try:
+            inp, outp = work / "input.csv", work / "output.csv"
+            write_csv(X, self.inputs, inp)
+            _run([str(self.artifact.absolute()), str(inp), str(outp)], "scoring failed")
+            frame = pd.read_csv(outp, dtype=str, keep_default_na=False, na_filter=False)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if len(frame) != len(X):
+            raise RuntimeFailure(f"{NAME}: the Java scorer returned {len(frame)} rows for {len(X)}")
+        return self._outputs(frame)
+
+    def _outputs(self, frame: pd.DataFrame) -> Outputs:
+        cols = [frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])]
+        if self.classes is None:
+            vals = np.column_stack([_floats(c) for c in cols]) if cols else np.zeros((len(frame), 0))
+            return Outputs(value=vals[:, 0] if self.squeeze else vals)
+        from ..jsonfmt.score import _label_array
+
+        labels_all = _label_array(list(self.classes))
+        lut: dict[str, int] = {}
+        for i, c in enumerate(self.classes):
+            lut.setdefault(_label_text(c), i)
+            lut.setdefault(_label_text(labels_all[i].item() if hasattr(labels_all[i], "item") else labels_all[i]), i)
+        try:
+            idx = np.fromiter((lut[t] for t in cols[0]), dtype=np.int64, count=len(cols[0]))
+        except KeyError as e:
+            raise RuntimeFailure(f"{NAME}: the Java scorer returned an unknown label {e.args[0]!r}") from None
+        proba = np.column_stack([_floats(c) for c in cols[1:]]) if self.has_proba else None
+        if proba is not None and proba.shape[1] != len(self.classes):
+            raise RuntimeFailure(f"{NAME}: the Java scorer returned {proba.shape[1]} probability columns")
+        return Outputs(label=labels_all[idx], proba=proba, classes=self.classes)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+class JsonJavaRuntime:
+    name = NAME
+    format = "json"
+
+    def available(self) -> str | None:
+        if _tool("java") is None or _tool("javac") is None:
+            return f"needs {JDK_HINT}"
+        if gson_jar() is None:
+            return f"needs Gson: {GSON_HINT}"
+        return None
+
+    def load(self, artifact: Path | str) -> JsonJavaScorer:
+        return JsonJavaScorer(Path(artifact))
+
+    def describe(self, artifact: Path | str) -> dict[str, Any]:
+        doc = json.loads(Path(artifact).read_text(encoding="utf-8"))
+        ins = [{"name": c["name"], "type": c["kind"], "shape": [None]} for c in doc["inputs"]]
+        out = doc["output"]
+        outs: list[dict[str, Any]] = []
+        if out["kind"] == "classifier":
+            outs.append({"name": "label", "type": "class", "shape": [None]})
+            if "proba" in out:
+                outs.append({"name": "proba", "type": "double", "shape": [None, len(out["classes"])]})
+        else:
+            m = int(doc["model"]["n_outputs"])
+            outs.append({"name": "value", "type": "double", "shape": [None] if m == 1 and out["squeeze"] else [None, m]})
+        return {"inputs": ins, "outputs": outs}
+
+
+RUNTIME = JsonJavaRuntime()
