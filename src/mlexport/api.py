@@ -214,6 +214,13 @@ def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks
         scorer = _load_scorer(name, artifact, fmt)
     except RuntimeFailure as e:  # a damaged artifact is a parity failure of this runtime, not bad input
         return RuntimeParity(name, (), error=str(e)), rows
+    theirs = getattr(scorer, "signature", None)
+    if theirs is not None and theirs.names != lm.signature.names:
+        scorer.close()
+        missing = [c for c in lm.signature.names if c not in theirs.names]
+        extra = [c for c in theirs.names if c not in lm.signature.names]
+        detail = f"missing {missing}, unexpected {extra}" if missing or extra else "in another order"
+        return RuntimeParity(name, (), error=f"the artifact's inputs differ from the model's: {detail}"), rows
     try:
         for chunk in chunks:
             native = native_outputs(lm, chunk)
