@@ -157,3 +157,26 @@ def test_unsupported_installed_version_is_refused_clearly(iris_model_file, tmp_p
     code, err = run("onnx", model, "-o", tmp_path / "a.onnx")
     _one_line_exit_2(code, err, "skl2onnx must be >=1.20.0,<1.21", "Got 1.21.0")
     _no_artifacts(tmp_path)
+
+
+def _resave_as_if_from(path: Path, version: str, out: Path) -> None:
+    """Rewrite the _sklearn_version a pickle records, as an older scikit-learn would have written it."""
+    import sklearn
+
+    raw = path.read_bytes()
+    old, new = sklearn.__version__.encode(), version.encode()
+    assert len(old) == len(new)  # same length keeps the pickle's framing valid
+    out.write_bytes(raw.replace(old, new))
+
+
+def test_model_saved_with_another_sklearn_warns_and_a_very_old_one_is_refused(tmp_path: Path) -> None:
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    src = tmp_path / "m.pkl"
+    src.write_bytes(pickle.dumps(LogisticRegression().fit(X, X[:, 0] > 0)))
+    _resave_as_if_from(src, "1.8.0", tmp_path / "other.pkl")
+    r = runner.invoke(app, ["onnx", str(tmp_path / "other.pkl"), "-o", str(tmp_path / "a.onnx")])
+    assert r.exit_code == 0
+    assert "warning" in r.stderr and "1.8.0" in r.stderr
+    _resave_as_if_from(src, "0.9.0", tmp_path / "old.pkl")
+    code, err = run("onnx", tmp_path / "old.pkl", "-o", tmp_path / "b.onnx")
+    _one_line_exit_2(code, err, "0.9.0", ">= 1.0")

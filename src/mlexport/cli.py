@@ -91,6 +91,16 @@ class _Rows:
             self.bar.__exit__(*exc)
 
 
+def _load(model: Path, trust: list[str]) -> Any:
+    """Load MODEL once and print its load-time warnings (e.g. saved with another scikit-learn)."""
+    from .model import load_model
+
+    lm = load_model(model, trust=tuple(trust))
+    for note in lm.warnings:
+        typer.echo(f"mlexport: warning: {note}", err=True)
+    return lm
+
+
 def _write_reports(result: Any, report: Path | None, junit: Path | None) -> None:
     from .report import atomic_write, to_json, to_junit
 
@@ -139,8 +149,8 @@ def _make_export_command(fmt: str) -> None:
             from . import api
             from .report import parity_table
 
-            res = api.export(model, fmt, out, data=data, rtol=rtol, atol=atol, verify=not no_verify,
-                             runtimes=list(runtime) or None, probe=probe, trust=tuple(trust))
+            res = api.export(_load(model, trust), fmt, out, data=data, rtol=rtol, atol=atol, verify=not no_verify,
+                             runtimes=list(runtime) or None, probe=probe)
             con = _console()
             con.print(f"wrote {res.artifact} and {res.manifest.name}")
             if res.parity is None:
@@ -175,10 +185,11 @@ def check(
         from . import api
         from .report import plan_table
 
-        plans = api.check(model, list(format) or None, trust=tuple(trust))
+        lm = _load(model, trust)
+        plans = api.check(lm, list(format) or None)
         trials: dict[str, Any] = {}
         if data is not None:
-            trials = _trial_exports(model, plans, data, tuple(trust))
+            trials = _trial_exports(lm, plans, data)
         if as_json:
             typer.echo(json.dumps({"model": str(model), "ok": not any(p.blocked for p in plans),
                                    "formats": [p.to_dict() | ({"trial": trials[p.format]} if p.format in trials else {})
@@ -194,7 +205,7 @@ def check(
     _run(go)
 
 
-def _trial_exports(model: Path, plans: list[Any], data: Path, trust: tuple[str, ...]) -> dict[str, Any]:
+def _trial_exports(model: Any, plans: list[Any], data: Path) -> dict[str, Any]:
     import tempfile
 
     from . import api
@@ -205,7 +216,7 @@ def _trial_exports(model: Path, plans: list[Any], data: Path, trust: tuple[str, 
             continue
         with tempfile.TemporaryDirectory() as d:
             try:
-                res = api.export(model, p.format, Path(d) / f"trial.{p.format}", data=data, trust=trust)
+                res = api.export(model, p.format, Path(d) / f"trial.{p.format}", data=data)
                 out[p.format] = {"passed": res.passed}
             except MlexportError as e:
                 out[p.format] = {"passed": False, "error": str(e)}
@@ -232,8 +243,8 @@ def parity(
         from .report import parity_table
 
         with _Rows() as rows:
-            res = api.verify(model, artifact, data=data, runtimes=list(runtime) or None, rtol=rtol, atol=atol,
-                             probe=probe, trust=tuple(trust), progress=rows)
+            res = api.verify(_load(model, trust), artifact, data=data, runtimes=list(runtime) or None, rtol=rtol, atol=atol,
+                             probe=probe, progress=rows)
         _console().print(parity_table(res))
         _write_reports(res, report, junit)
         if not res.passed:

@@ -116,11 +116,21 @@ def load_model(path: str | Path, *, trust: tuple[str, ...] = ()) -> LoadedModel:
     if version is not None:
         import sklearn
 
+        if _major_minor(version) < (1, 0):
+            raise BadInputError(
+                f"{p}: was saved with scikit-learn {version}; mlexport reads models saved with scikit-learn >= 1.0. "
+                f"Re-fit or re-save it with scikit-learn {sklearn.__version__}."
+            )
         notes.append(
             f"{p.name} was saved with scikit-learn {version}; scikit-learn {sklearn.__version__} is installed: "
             "predictions may differ from the ones the model was validated with."
         )
     return from_estimator(obj, source=str(p), sha256=_sha256(p), pickled_sklearn_version=version, notes=notes)
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    parts = [int("".join(ch for ch in p if ch.isdigit()) or 0) for p in version.split(".")[:2]]
+    return (parts + [0, 0])[0], (parts + [0, 0])[1]
 
 
 def from_estimator(
