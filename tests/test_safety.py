@@ -76,3 +76,26 @@ def test_trust_widens_the_list_for_a_named_module(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="--trust posixpath"):
         load_pickle_checked(path)
     assert load_pickle_checked(path, trusted=("posixpath",)) == os.path.join("a", "b")
+
+
+def test_skops_files_load_through_the_same_allow_list(tmp_path: Path) -> None:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    import mlexport
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    good = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, X[:, 0] > 0)
+    sio.dump(good, tmp_path / "good.skops")
+    assert type(mlexport.load_model(tmp_path / "good.skops").estimator) is type(good)
+    custom = make_pipeline(FunctionTransformer(_half), LogisticRegression()).fit(X, X[:, 0] > 0)
+    sio.dump(custom, tmp_path / "custom.skops")
+    with pytest.raises(BadInputError, match="allow-list"):
+        mlexport.load_model(tmp_path / "custom.skops")
+    assert mlexport.load_model(tmp_path / "custom.skops", trust=(__name__,)).estimator is not None
+
+
+def _half(x):
+    return x / 2
