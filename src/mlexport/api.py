@@ -7,7 +7,6 @@ renders.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -25,7 +24,7 @@ from . import __version__
 from .data import iter_data, read_data
 from .errors import BadInputError, MissingDependencyError, RuntimeFailure, UnsupportedStepError
 from .exporters import EXPORTERS, get_exporter
-from .model import LoadedModel, from_estimator, load_model
+from .model import LoadedModel, from_estimator, load_model, sha256_file
 from .outputs import Outputs, concat
 from .parity import OutputParity, ParityResult, RuntimeParity, Tolerance, compare, native_outputs
 from .plan import Plan, plan
@@ -90,14 +89,6 @@ def _sample(lm: LoadedModel, data: Any, probe: bool = False) -> tuple[pd.DataFra
         frame = pd.concat([frame, s.frame], ignore_index=True)
         label += f" + {s.summary}"
     return frame, label
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def default_output(lm: LoadedModel, fmt: str) -> Path:
@@ -177,7 +168,7 @@ def _manifest(lm: LoadedModel, fmt: str, target: Path, built: Path, info: dict[s
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "format": fmt,
         "artifact": target.name,
-        "artifact_sha256": _sha256(built),
+        "artifact_sha256": sha256_file(built),
         "model": {"source": lm.source, "sha256": lm.sha256, "task": lm.task,
                   "classes": list(lm.classes) if lm.classes is not None else None,
                   "pickled_with_sklearn": lm.pickled_sklearn_version},
@@ -370,7 +361,7 @@ def inspect(artifact: str | Path) -> dict[str, Any]:
             manifest = json.loads(m.read_text())
             info["manifest"] = {k: manifest.get(k) for k in ("created", "mlexport_version", "artifact_sha256", "model", "versions")}
             info["manifest"]["parity_passed"] = (manifest.get("parity") or {}).get("passed")
-            info["sha256_matches_manifest"] = manifest.get("artifact_sha256") == _sha256(art)
+            info["sha256_matches_manifest"] = manifest.get("artifact_sha256") == sha256_file(art)
         except (OSError, ValueError):
             info["manifest"] = "unreadable"
     return info

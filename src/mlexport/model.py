@@ -70,7 +70,8 @@ class LoadedModel:
         return 1
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -125,7 +126,7 @@ def load_model(path: str | Path, *, trust: tuple[str, ...] = ()) -> LoadedModel:
             f"{p.name} was saved with scikit-learn {version}; scikit-learn {sklearn.__version__} is installed: "
             "predictions may differ from the ones the model was validated with."
         )
-    return from_estimator(obj, source=str(p), sha256=_sha256(p), pickled_sklearn_version=version, notes=notes)
+    return from_estimator(obj, source=str(p), sha256=sha256_file(p), pickled_sklearn_version=version, notes=notes)
 
 
 def _major_minor(version: str) -> tuple[int, int]:

@@ -29,10 +29,15 @@ EXPORTERS: dict[str, str] = {
 }
 
 
-def get_exporter(fmt: str) -> Any:
+def resolve(table: dict[str, str], key: str, what: str) -> Any:
+    """Import the ``module:attribute`` that ``table[key]`` names (registries are lazy)."""
     try:
-        target = EXPORTERS[fmt]
+        target = table[key]
     except KeyError:
-        raise BadInputError(f"format must be one of {', '.join(EXPORTERS)}. Got '{fmt}' instead.") from None
+        raise BadInputError(f"{what} must be one of {', '.join(table)}. Got '{key}' instead.") from None
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def get_exporter(fmt: str) -> Any:
+    return resolve(EXPORTERS, fmt, "format")

@@ -56,9 +56,7 @@ def _imputer_convert(scope: Any, operator: Any, container: Any) -> None:
     mv = op.missing_values
 
     def const(name: str, value: np.ndarray, dtype: int) -> str:
-        v = scope.get_unique_variable_name(name)
-        container.add_initializer(v, dtype, list(value.shape), value.ravel().tolist())
-        return v
+        return _const(scope, container, name, value, dtype)
 
     # mask of missing cells, same shape as x
     mask = scope.get_unique_variable_name("missing")

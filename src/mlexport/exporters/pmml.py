@@ -920,3 +920,16 @@ __all__ = [
     "check_versions",
     "supported_classes",
 ]
+
+
+def scorable_interface(artifact: Path, runtime: str) -> Any:
+    """The PMML file's interface, refusing model functions mlexport does not score."""
+    from ..errors import RuntimeFailure
+
+    interface = read_interface(Path(artifact))
+    if interface.function not in ("classification", "regression"):
+        raise RuntimeFailure(
+            f"{runtime}: {artifact} holds a {interface.function or 'unknown'} model; "
+            "mlexport scores classification and regression models."
+        )
+    return interface

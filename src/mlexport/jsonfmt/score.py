@@ -856,7 +856,7 @@ def _proba(raw: np.ndarray, transform: str, scale: float) -> np.ndarray:
     return _normalise_rows(p)
 
 
-def _label_array(classes: list[Any]) -> np.ndarray:
+def label_array(classes: list[Any]) -> np.ndarray:
     if classes and all(isinstance(c, bool) for c in classes):
         return np.asarray(classes, dtype=bool)
     if classes and all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
@@ -908,7 +908,7 @@ def _compile_output(d: Any, where: str, m: int, task: str) -> Output:
         if not isinstance(c, (str, int, float, bool)):
             raise _fail(f"{where}.classes[{i}]", "a class must be a string, number or boolean")
     k = len(classes)
-    labels = _label_array(classes)
+    labels = label_array(classes)
     proba_fn = None
     if "proba" in d:
         pw = f"{where}.proba"

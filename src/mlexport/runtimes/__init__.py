@@ -23,10 +23,7 @@ that runtime is asked for.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
-
-from ..errors import BadInputError
 
 # runtime name -> "module:attribute"
 RUNTIMES: dict[str, str] = {
@@ -40,12 +37,9 @@ RUNTIMES: dict[str, str] = {
 
 
 def get_runtime(name: str) -> Any:
-    try:
-        target = RUNTIMES[name]
-    except KeyError:
-        raise BadInputError(f"runtime must be one of {', '.join(RUNTIMES)}. Got '{name}' instead.") from None
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    from ..exporters import resolve
+
+    return resolve(RUNTIMES, name, "runtime")
 
 
 def runtimes_for(fmt: str) -> list[str]:

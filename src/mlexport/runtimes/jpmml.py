@@ -31,18 +31,13 @@ class JpmmlScorer:
         import jpype
 
         from .. import jvm
-        from ..exporters.pmml import read_interface
+        from ..exporters.pmml import scorable_interface
 
         self.artifact = Path(artifact)
-        self.interface = read_interface(self.artifact)
+        self.interface = scorable_interface(self.artifact, "jpmml")
         self.signature = self.interface.signature
         self.task = self.interface.task
         self.classes = self.interface.classes
-        if self.interface.function not in ("classification", "regression"):
-            raise RuntimeFailure(
-                f"jpmml: {self.artifact} holds a {self.interface.function or 'unknown'} model; "
-                "mlexport scores classification and regression models."
-            )
         Scorer = jvm.helper_class("PmmlBatchScorer")
         try:
             self._java: Any = Scorer(str(self.artifact.absolute()), bool(verify))

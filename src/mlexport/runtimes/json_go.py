@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..jsonfmt.score import label_array
 from ..model import Column, Signature
 from ..outputs import Outputs
 
@@ -184,19 +185,6 @@ def _failure(r: subprocess.CompletedProcess[bytes], what: str) -> RuntimeFailure
 # --------------------------------------------------------------------------- scorer
 
 
-def _label_array(classes: list[Any]) -> np.ndarray:
-    """The label values, typed as the reference scorer types them."""
-    if classes and all(isinstance(c, bool) for c in classes):
-        return np.asarray(classes, dtype=bool)
-    if classes and all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
-        return np.asarray(classes, dtype=np.int64)
-    if classes and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes):
-        return np.asarray(classes, dtype=np.float64)
-    arr = np.empty(len(classes), dtype=object)
-    arr[:] = classes
-    return arr
-
-
 def _number_cells(arr: np.ndarray) -> list[str]:
     """Exact text of float64 cells: shortest round-trip repr ('nan' / 'inf' read back as such)."""
     with np.errstate(invalid="ignore"):
@@ -243,13 +231,13 @@ class GoScorer:
         self.has_proba = bool(info["has_proba"])
         self._labels: dict[str, Any] = {}
         if classes is not None:
-            for v in _label_array(classes):
+            for v in label_array(classes):
                 text = str(v.item() if isinstance(v, np.generic) else v)
                 if text in self._labels:
                     raise RuntimeFailure(f"json-go: classes {self._labels[text]!r} and {v!r} print the same; "
                                          "score this document with json-python")
                 self._labels[text] = v
-            self._label_values = _label_array(classes)
+            self._label_values = label_array(classes)
         self._tmp: str | None = tempfile.mkdtemp(prefix="mlexport-go-")
 
     # -- input -------------------------------------------------------------------

@@ -286,10 +286,10 @@ class JsonJavaScorer:
 
     def _empty(self) -> Outputs:
         if self.classes is not None:
-            from ..jsonfmt.score import _label_array
+            from ..jsonfmt.score import label_array
 
             k = len(self.classes)
-            return Outputs(label=_label_array(list(self.classes))[:0], proba=np.zeros((0, k)) if self.has_proba else None,
+            return Outputs(label=label_array(list(self.classes))[:0], proba=np.zeros((0, k)) if self.has_proba else None,
                            classes=self.classes)
         return Outputs(value=np.zeros(0) if self.squeeze else np.zeros((0, self.value_width)))
 
@@ -316,9 +316,9 @@ class JsonJavaScorer:
         if self.classes is None:
             vals = np.column_stack([_floats(c) for c in cols]) if cols else np.zeros((len(frame), 0))
             return Outputs(value=vals[:, 0] if self.squeeze else vals)
-        from ..jsonfmt.score import _label_array
+        from ..jsonfmt.score import label_array
 
-        labels_all = _label_array(list(self.classes))
+        labels_all = label_array(list(self.classes))
         lut: dict[str, int] = {}
         for i, c in enumerate(self.classes):
             lut.setdefault(_label_text(c), i)

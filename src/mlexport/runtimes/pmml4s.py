@@ -39,18 +39,13 @@ from ..outputs import Outputs
 
 class Pmml4sScorer:
     def __init__(self, artifact: Path) -> None:
-        from ..exporters.pmml import read_interface
+        from ..exporters.pmml import scorable_interface
 
         self.artifact = Path(artifact)
-        self.interface = read_interface(self.artifact)
+        self.interface = scorable_interface(self.artifact, "pmml4s")
         self.signature = self.interface.signature
         self.task = self.interface.task
         self.classes = self.interface.classes
-        if self.interface.function not in ("classification", "regression"):
-            raise RuntimeFailure(
-                f"pmml4s: {self.artifact} holds a {self.interface.function or 'unknown'} model; "
-                "mlexport scores classification and regression models."
-            )
         from pypmml import Model
 
         try:
