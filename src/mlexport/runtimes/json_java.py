@@ -112,10 +112,11 @@ def compiled_classes() -> Path:
     h.update(b"\0" + _javac_version(javac).encode())
     key = h.hexdigest()[:16]
     with _lock:
-        if key in _compiled and (_compiled[key] / ".complete").exists():
-            return _compiled[key]
         root = _cache_root()
         final = root / f"jvm-json-{key}"
+        memo = str(final)  # keyed by place too: a changed MLEXPORT_CACHE means a new cache
+        if memo in _compiled and (_compiled[memo] / ".complete").exists():
+            return _compiled[memo]
         if not (final / ".complete").exists():
             try:
                 root.mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,7 @@ def compiled_classes() -> Path:
                     _compile(javac, gson, src, work, key, final)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-        _compiled[key] = final
+        _compiled[memo] = final
         return final
 
 
