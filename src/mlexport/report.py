@@ -82,14 +82,14 @@ def plan_table(plans: list[Plan]) -> Any:
     for path, cls in paths:
         cells = []
         for p in plans:
-            v = next((v for v in p.verdicts if v.path == path), None)
-            if v is None:
+            found = next((v for v in p.verdicts if v.path == path), None)
+            if found is None:
                 cells.append("-")
-            elif v.ok:
+            elif found.ok:
                 cells.append("[green]ok[/green]")
             else:
-                word = "[red]unsupported[/red]" if v.status == "unsupported" else "[yellow]mis-scores[/yellow]"
-                cells.append(f"{word}: {v.reason}" + (f" -> {v.hint}" if v.hint else ""))
+                word = "[red]unsupported[/red]" if found.status == "unsupported" else "[yellow]mis-scores[/yellow]"
+                cells.append(f"{word}: {found.reason}" + (f" -> {found.hint}" if found.hint else ""))
         t.add_row(path, cls, *cells)
     return t
 

@@ -191,8 +191,8 @@ class OnnxExporter:
             "mlexport.classes": json.dumps(list(model.classes) if model.classes is not None else None),
             "mlexport.layout": layout_for(model),
         }
-        for k, v in meta.items():
-            onx.metadata_props.add(key=k, value=v)
+        for key, value in meta.items():
+            onx.metadata_props.add(key=key, value=value)
         onx.producer_name = "mlexport"
         onnx.checker.check_model(onx)
         out.write_bytes(onx.SerializeToString())

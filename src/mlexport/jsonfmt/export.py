@@ -268,6 +268,8 @@ def _function_transformer(est: Any, path: str, ctx: _Ctx, n_in: int | None) -> d
         width = expr.check(program).width
     except UnsupportedStepError as e:
         ctx.refuse(path, est, e.reason, e.hint)
+    if width is None:
+        ctx.refuse(path, est, "cannot tell how many columns the function returns")
     return _node("expression", path, est, int(n), int(width), program=program.to_dict())
 
 
