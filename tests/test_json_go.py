@@ -31,6 +31,7 @@ import pytest
 if shutil.which("go") is None and not os.environ.get("CI"):
     pytest.skip("Go is not installed (apt-get install golang-go)", allow_module_level=True)
 
+from cases import hgb_categorical_from_dtype
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 from sklearn.decomposition import PCA
@@ -245,21 +246,7 @@ def case_gradient_boosting_binary() -> tuple[Any, Any, Any]:
 
 
 def case_hist_gb_categorical_nan() -> tuple[Any, Any, Any]:
-    rng = np.random.default_rng(0)
-    n = 600
-    df = pd.DataFrame({
-        "x": rng.normal(size=n),
-        "color": pd.Categorical(rng.choice(["red", "green", "blue", "black"], n)),
-        "z": rng.normal(size=n),
-        "size": pd.Categorical(rng.choice([1, 2, 3, 5, 8], n)),
-    })
-    df.loc[rng.random(n) < 0.1, "x"] = np.nan
-    df.loc[rng.random(n) < 0.1, "color"] = np.nan
-    y = ((df["color"] == "red") | (df["color"] == "blue")).astype(int) + (df["x"].fillna(0) > 0) + (df["size"] == 3)
-    m = HistGradientBoostingClassifier(max_iter=20, categorical_features="from_dtype", random_state=0).fit(df, y)
-    test = df.copy()
-    test["color"] = test["color"].cat.add_categories(["purple"])
-    test.loc[::7, "color"] = "purple"  # unseen category
+    m, test = hgb_categorical_from_dtype()
     return m, test, contract(test)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from cases import hgb_categorical_data
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, make_classification
 from sklearn.decomposition import PCA
@@ -633,21 +634,8 @@ def test_hist_gradient_boosting_nan_and_thresholds(kind: str) -> None:
 
 
 def test_hist_gradient_boosting_categorical_from_dtype() -> None:
-    rng = np.random.default_rng(0)
-    n = 600
-    df = pd.DataFrame({
-        "x": rng.normal(size=n),
-        "color": pd.Categorical(rng.choice(["red", "green", "blue", "black"], n)),
-        "z": rng.normal(size=n),
-        "size": pd.Categorical(rng.choice([1, 2, 3, 5, 8], n)),
-    })
-    df.loc[rng.random(n) < 0.1, "x"] = np.nan
-    df.loc[rng.random(n) < 0.1, "color"] = np.nan
-    y = ((df["color"] == "red") | (df["color"] == "blue")).astype(int) + (df["x"].fillna(0) > 0) + (df["size"] == 3)
+    df, y, test = hgb_categorical_data()
     model = HistGradientBoostingClassifier(max_iter=20, categorical_features="from_dtype", random_state=0).fit(df, y)
-    test = df.copy()
-    test["color"] = test["color"].cat.add_categories(["purple"])
-    test.loc[::7, "color"] = "purple"  # unseen category
     doc = check(model, test, to_contract(test))
     check(model, test)  # category dtype straight into the scorer works too
     kinds = {c["name"]: c["kind"] for c in doc["inputs"]}
