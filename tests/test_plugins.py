@@ -75,3 +75,5 @@ def test_register_validates_its_arguments() -> None:
         plugins.register("tflite", Winsorizer, converter=_convert)
     with pytest.raises(BadInputError, match="shape_calculator"):
         plugins.register("onnx", Winsorizer, converter=_convert)
+    with pytest.raises(BadInputError, match="not pmml"):
+        plugins.register("pmml", Winsorizer, converter=_convert)

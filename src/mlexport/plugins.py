@@ -11,14 +11,10 @@ built-in step, and parity verifies it like everything else::
 
     plugins.register("onnx", MyScaler, converter=my_converter, shape_calculator=my_shape)
 
-What a converter is depends on the format:
-
-* ``onnx``: a skl2onnx converter and shape calculator (float64 tensors in and
-  out; see ``mlexport/exporters/onnx_ops.py`` for examples);
-* ``json``: ``converter(estimator, path) -> dict``, a JSON step node made only of
-  node types the JSON format defines (see the format's SPEC.md);
-* ``pmml``: ``converter(estimator) -> estimator``, a replacement made of
-  estimators sklearn2pmml converts (e.g. an ``ExpressionTransformer``).
+What a converter is depends on the format. So far the ONNX exporter consults
+plug-ins: a skl2onnx converter and shape calculator (float64 tensors in and
+out; see ``mlexport/exporters/onnx_ops.py`` for examples). Registering for
+``pmml`` or ``json`` is refused until those exporters consult plug-ins too.
 
 Registration is per process and by exact class (a subclass must register on
 its own); registering a class twice for one format is refused unless
@@ -43,6 +39,7 @@ class Plugin:
 
 
 _REGISTRY: dict[tuple[str, type], Plugin] = {}
+PLUGIN_FORMATS = ("onnx",)
 
 
 def register(fmt: str, cls: type, *, converter: Callable[..., Any], shape_calculator: Callable[..., Any] | None = None,
@@ -51,6 +48,8 @@ def register(fmt: str, cls: type, *, converter: Callable[..., Any], shape_calcul
 
     if fmt not in EXPORTERS:
         raise BadInputError(f"format must be one of {', '.join(EXPORTERS)}. Got '{fmt}' instead.")
+    if fmt not in PLUGIN_FORMATS:
+        raise BadInputError(f"plug-ins are consulted for {', '.join(PLUGIN_FORMATS)} so far, not {fmt}.")
     if not isinstance(cls, type):
         raise BadInputError(f"cls must be a class. Got {cls!r} instead.")
     if fmt == "onnx" and shape_calculator is None:
