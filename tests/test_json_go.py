@@ -52,6 +52,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 import mlexport
+from mlexport.cache import cache_root
 from mlexport.errors import BadInputError, RuntimeFailure
 from mlexport.jsonfmt.export import dumps, to_document
 from mlexport.jsonfmt.score import load as load_reference
@@ -431,7 +432,7 @@ def _copy_module(tmp: Path) -> Path:
 
 def test_go_unit_tests_pass(go_exe: Path, tmp_path: Path) -> None:
     src = _copy_module(tmp_path)
-    env = json_go.go_env(json_go.cache_root())
+    env = json_go.go_env(cache_root())
     r = subprocess.run(["go", "vet", "./..."], cwd=src, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run(["go", "test", "-count=1", "./..."], cwd=src, env=env, capture_output=True, text=True,
@@ -444,7 +445,7 @@ def test_go_example_builds_and_scores_like_the_reference(go_exe: Path, tmp_path:
     example = ROOT / "examples" / "go"
     if not example.exists():
         pytest.skip("examples/ is not part of this installation")
-    env = json_go.go_env(json_go.cache_root())
+    env = json_go.go_env(cache_root())
     exe = tmp_path / "churn-service"
     r = subprocess.run(["go", "build", "-o", str(exe), "."], cwd=example, env=env, capture_output=True, text=True,
                        timeout=900)

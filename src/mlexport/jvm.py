@@ -25,7 +25,7 @@ hook, does not break mlexport.
 
 Environment: ``JAVA_HOME`` (else ``java`` on ``PATH``) picks the JVM;
 ``MLEXPORT_JAVA_OPTS`` adds JVM options (e.g. ``-Xmx4g``);
-``MLEXPORT_CACHE_DIR`` overrides the helper cache (default
+``MLEXPORT_CACHE`` (or ``MLEXPORT_CACHE_DIR``) overrides the helper cache (default
 ``$XDG_CACHE_HOME/mlexport`` or ``~/.cache/mlexport``).
 """
 
@@ -37,7 +37,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .cache import cache_root, work_dir
 from .errors import MissingDependencyError, RuntimeFailure
 
 JAVA_INSTALL_HINT = "Java 11+ (apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
@@ -284,14 +284,6 @@ def java_available() -> str | None:
 # --------------------------------------------------------------------------- helpers
 
 
-def cache_dir() -> Path:
-    env = os.environ.get("MLEXPORT_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlexport"
-
-
 def _helper_sources() -> list[tuple[str, bytes]]:
     pkg = resources.files("mlexport.runtimes") / "scorers"
     return [(name, (pkg / name).read_bytes()) for name in HELPER_SOURCES]
@@ -316,7 +308,7 @@ def helper_classes() -> Path:
         for jar in compile_cp:
             h.update(Path(jar).name.encode() + b"\0")
         key = h.hexdigest()[:16]
-        root = cache_dir()
+        root = cache_root()
         final = root / f"pmml-helpers-{key}"
         if (final / ".complete").exists():
             _state["helpers"] = final
@@ -324,17 +316,12 @@ def helper_classes() -> Path:
         java = find_java()
         if java.javac is None:
             raise MissingDependencyError(f"mlexport's JPMML scorer must be compiled once: install {JDK_INSTALL_HINT}.")
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".pmml-helpers-", dir=root))
-        except OSError:
-            root = Path(tempfile.gettempdir()) / f"mlexport-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-            root.mkdir(parents=True, exist_ok=True)
-            final = root / f"pmml-helpers-{key}"
-            if (final / ".complete").exists():
-                _state["helpers"] = final
-                return final
-            work = Path(tempfile.mkdtemp(prefix=".pmml-helpers-", dir=root))
+        root, work = work_dir(".pmml-helpers-")
+        final = root / f"pmml-helpers-{key}"
+        if (final / ".complete").exists():  # the fallback root may already hold it
+            shutil.rmtree(work, ignore_errors=True)
+            _state["helpers"] = final
+            return final
         try:
             src_dir = work / "src"
             out_dir = work / "classes"
@@ -493,7 +480,6 @@ __all__ = [
     "conflicts",
     "find_java",
     "java_available",
-    "cache_dir",
     "helper_classes",
     "start",
     "is_started",

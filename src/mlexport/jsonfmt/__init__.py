@@ -86,3 +86,21 @@ def load(source: Any) -> Any:
 
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "SUPPORTED_VERSIONS", "schema", "validate", "to_document", "load"]
+
+
+def input_frame(X: Any, inputs: list[tuple[str, str, bool]]) -> Any:
+    """``X`` as a DataFrame holding every used input column (``inputs`` is the
+    document's ``(name, kind, used)`` list); an array is named in input order."""
+    import numpy as np
+    import pandas as pd
+
+    from ..errors import BadInputError
+
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(inputs):
+        X = pd.DataFrame(X, columns=[name for name, _kind, _used in inputs])
+    if not isinstance(X, pd.DataFrame):
+        raise BadInputError(f"input must be a pandas DataFrame. Got {type(X).__name__} instead.")
+    absent = [name for name, _kind, used in inputs if used and name not in X.columns]
+    if absent:
+        raise BadInputError(f"input is missing column(s) {', '.join(absent)}.")
+    return X

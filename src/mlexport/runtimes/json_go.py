@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cache import work_dir
 from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..jsonfmt import input_frame
 from ..jsonfmt.score import label_array
 from ..model import Column, Signature
 from ..outputs import Outputs
@@ -47,15 +49,6 @@ _key: list[str] = []  # this process's key (sources and Go version do not change
 
 
 # --------------------------------------------------------------------------- build
-
-
-def cache_root() -> Path:
-    for var in ("MLEXPORT_CACHE", "MLEXPORT_CACHE_DIR"):
-        env = os.environ.get(var)
-        if env:
-            return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlexport"
 
 
 def go_sources() -> list[tuple[str, bytes]]:
@@ -134,14 +127,7 @@ def binary() -> Path:
         _key[:] = [key]
         if key in _built and _built[key].exists():
             return _built[key]
-        root = cache_root()
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".go-build-", dir=root))
-        except OSError:
-            root = Path(tempfile.gettempdir()) / f"mlexport-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-            root.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".go-build-", dir=root))
+        root, work = work_dir(".go-build-")
         final = root / f"go-{key}"
         exe = final / COMMAND
         try:
@@ -243,13 +229,7 @@ class GoScorer:
     # -- input -------------------------------------------------------------------
 
     def _csv(self, X: Any) -> tuple[str, int]:
-        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(self.inputs):
-            X = pd.DataFrame(X, columns=[n for n, _, _ in self.inputs])
-        if not isinstance(X, pd.DataFrame):
-            raise BadInputError(f"input must be a pandas DataFrame. Got {type(X).__name__} instead.")
-        absent = [n for n, _, used in self.inputs if used and n not in X.columns]
-        if absent:
-            raise BadInputError(f"input is missing column(s) {', '.join(absent)}.")
+        X = input_frame(X, self.inputs)
         n = len(X)
         header: list[str] = []
         cols: list[list[str]] = []

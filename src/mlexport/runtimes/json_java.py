@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cache import cache_root, work_dir
 from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..jsonfmt import input_frame
 from ..model import Column, Signature
 from ..outputs import Outputs
 
@@ -81,15 +83,6 @@ def source_text() -> bytes:
     return (resources.files("mlexport.runtimes") / "scorers" / "jvm" / SOURCE).read_bytes()
 
 
-def _cache_root() -> Path:
-    for var in ("MLEXPORT_CACHE", "MLEXPORT_CACHE_DIR"):
-        v = os.environ.get(var)
-        if v:
-            return Path(v)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlexport"
-
-
 def _javac_version(javac: str) -> str:
     try:
         r = subprocess.run([javac, "-version"], capture_output=True, text=True, timeout=60)
@@ -112,20 +105,14 @@ def compiled_classes() -> Path:
     h.update(b"\0" + _javac_version(javac).encode())
     key = h.hexdigest()[:16]
     with _lock:
-        root = _cache_root()
+        root = cache_root()
         final = root / f"jvm-json-{key}"
         memo = str(final)  # keyed by place too: a changed MLEXPORT_CACHE means a new cache
         if memo in _compiled and (_compiled[memo] / ".complete").exists():
             return _compiled[memo]
         if not (final / ".complete").exists():
-            try:
-                root.mkdir(parents=True, exist_ok=True)
-                work = Path(tempfile.mkdtemp(prefix=".jvm-json-", dir=root))
-            except OSError:
-                root = Path(tempfile.gettempdir()) / f"mlexport-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-                root.mkdir(parents=True, exist_ok=True)
-                final = root / f"jvm-json-{key}"
-                work = Path(tempfile.mkdtemp(prefix=".jvm-json-", dir=root))
+            root, work = work_dir(".jvm-json-")
+            final = root / f"jvm-json-{key}"
             try:
                 if not (final / ".complete").exists():
                     _compile(javac, gson, src, work, key, final)
@@ -276,14 +263,7 @@ class JsonJavaScorer:
         self._tmp: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory(prefix="mlexport-json-java-")
 
     def _columns(self, X: Any) -> pd.DataFrame:
-        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(self.inputs):
-            X = pd.DataFrame(X, columns=[n for n, _k, _u in self.inputs])
-        if not isinstance(X, pd.DataFrame):
-            raise BadInputError(f"input must be a pandas DataFrame. Got {type(X).__name__} instead.")
-        absent = [n for n, _k, used in self.inputs if used and n not in X.columns]
-        if absent:
-            raise BadInputError(f"input is missing column(s) {', '.join(absent)}.")
-        return X
+        return input_frame(X, self.inputs)
 
     def _empty(self) -> Outputs:
         if self.classes is not None:
