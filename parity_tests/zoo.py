@@ -215,6 +215,11 @@ CASES: list[Case] = [
     Case("wine_maxabs_ridgeclassifier", lambda: _on("wine", make_pipeline(MaxAbsScaler(), RidgeClassifier())), gaps={"pmml": "labels from saturated scores tie on extreme inputs; JPMML then refuses the file's own verification rows"}),
     Case("iris_linearsvc", lambda: _on("iris", make_pipeline(StandardScaler(), LinearSVC(random_state=0))), gaps={"pmml": "labels from saturated scores tie on extreme inputs; JPMML then refuses the file's own verification rows"}),
     Case("wine_svc_rbf", lambda: _on("wine", make_pipeline(StandardScaler(), SVC(kernel="rbf"))), gaps={"json": "kernel SVMs are outside the JSON format v1"}),
+    # decision values (no predict_proba): compared in ONNX and JSON, not carried by PMML
+    Case("breast_cancer_linearsvc_binary", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), LinearSVC(random_state=0)), frame=True)),
+    Case("breast_cancer_sgd_hinge_binary", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=0)))),
+    Case("wine_sgd_hinge", lambda: _on("wine", make_pipeline(StandardScaler(), SGDClassifier(loss="hinge", random_state=0))), gaps={"pmml": "labels from saturated scores tie on extreme inputs; JPMML then refuses the file's own verification rows"}),
+    Case("breast_cancer_svc_rbf_binary", lambda: _on("breast_cancer", make_pipeline(StandardScaler(), SVC(kernel="rbf"))), gaps={"json": "kernel SVMs are outside the JSON format v1"}),
     Case("digits_pca_logreg", lambda: _on("digits", make_pipeline(StandardScaler(), PCA(n_components=20, random_state=0), LogisticRegression(max_iter=2000)), test=200), gaps={"pmml": "PMML4S's softmax overflows to NaN on extreme probe inputs"}),
     Case("breast_cancer_gaussiannb", lambda: _on("breast_cancer", GaussianNB()), gaps={"pmml": "PMML multiplies densities that underflow far from the training data (NaN probabilities)"}),
     Case("digits_multinomialnb", lambda: _on("digits", MultinomialNB(), test=200), gaps={"pmml": "PMML4S returns no probabilities for the NaiveBayesModel", "json": "MultinomialNB is outside the JSON format v1"}),

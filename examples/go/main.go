@@ -35,7 +35,10 @@ type request struct {
 type prediction struct {
 	Label string             `json:"label,omitempty"`
 	Proba map[string]float64 `json:"proba,omitempty"`
-	Value []float64          `json:"value,omitempty"`
+	// Decision: classifiers without probabilities (LinearSVC, SGD hinge):
+	// one value for two classes, else one per class in Classes() order
+	Decision []float64 `json:"decision,omitempty"`
+	Value    []float64 `json:"value,omitempty"`
 }
 
 type response struct {
@@ -103,6 +106,7 @@ func (s *service) score(req request) (*response, error) {
 					p.Proba[c.String()] = probs[k]
 				}
 			}
+			p.Decision = out.DecisionRow(i)
 		} else {
 			p.Value = out.ValueRow(i)
 		}

@@ -219,7 +219,7 @@ def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks
                 got = scorer.predict(chunk)
             except RuntimeFailure as e:
                 return RuntimeParity(name, tuple(_merge(n, p) for n, p in merged.items()), error=str(e)), rows + len(chunk)
-            for op in compare(native, got, tol):
+            for op in compare(native, got, tol, getattr(get_runtime(name), "omits", None)):
                 merged.setdefault(op.name, []).append((rows, op))
             rows += len(chunk)
             if progress:

@@ -5,7 +5,11 @@ arrays so that one comparison and one CSV layout serve them all:
 
 * ``label``: shape ``(n,)``, classifier labels, same values as ``classes``;
 * ``proba``: shape ``(n, k)``, float64, columns in ``classes`` order;
-* ``value``: shape ``(n,)`` (or ``(n, t)`` for multi-output), float64, regressors.
+* ``value``: shape ``(n,)`` (or ``(n, t)`` for multi-output), float64, regressors;
+* ``decision``: classifiers without ``predict_proba`` only (LinearSVC, SGD with
+  hinge loss, RidgeClassifier, SVC without probabilities): scikit-learn's
+  ``decision_function``, shape ``(n,)`` for two classes, else ``(n, k)`` in
+  ``classes`` order.
 
 An output a runtime cannot produce is ``None``; parity reports it as missing.
 """
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-OUTPUT_NAMES = ("label", "proba", "value")
+OUTPUT_NAMES = ("label", "proba", "value", "decision")
 
 
 @dataclass(frozen=True)
@@ -26,12 +30,14 @@ class Outputs:
     proba: np.ndarray | None = None
     value: np.ndarray | None = None
     classes: tuple[object, ...] | None = None
+    decision: np.ndarray | None = None
 
     def present(self) -> dict[str, np.ndarray]:
         return {n: getattr(self, n) for n in OUTPUT_NAMES if getattr(self, n) is not None}
 
     def to_frame(self) -> pd.DataFrame:
-        """The ``score`` CSV layout: label, proba_<class>..., value."""
+        """The ``score`` CSV layout: label, proba_<class>... (or decision /
+        decision_<class>...), value."""
         cols: dict[str, object] = {}
         if self.label is not None:
             cols["label"] = self.label
@@ -39,6 +45,14 @@ class Outputs:
             classes = self.classes if self.classes is not None else range(self.proba.shape[1])
             for j, c in enumerate(classes):
                 cols[f"proba_{c}"] = self.proba[:, j]
+        if self.decision is not None:
+            d = np.asarray(self.decision)
+            if d.ndim == 1:
+                cols["decision"] = d
+            else:
+                classes = self.classes if self.classes is not None else range(d.shape[1])
+                for j, c in enumerate(classes):
+                    cols[f"decision_{c}"] = d[:, j]
         if self.value is not None:
             v = np.asarray(self.value)
             if v.ndim == 1:
@@ -52,7 +66,7 @@ class Outputs:
         def cut(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[rows]
 
-        return Outputs(cut(self.label), cut(self.proba), cut(self.value), self.classes)
+        return Outputs(cut(self.label), cut(self.proba), cut(self.value), self.classes, cut(self.decision))
 
 
 def concat(parts: list[Outputs]) -> Outputs:
@@ -67,4 +81,4 @@ def concat(parts: list[Outputs]) -> Outputs:
             return None
         return np.concatenate(arrays, axis=0)
 
-    return Outputs(cat("label"), cat("proba"), cat("value"), first.classes)
+    return Outputs(cat("label"), cat("proba"), cat("value"), first.classes, cat("decision"))

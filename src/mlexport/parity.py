@@ -108,10 +108,12 @@ def native_outputs(model: LoadedModel, X: pd.DataFrame) -> Outputs:
     try:
         pred = np.asarray(est.predict(Xn))
         if model.task == "classification":
-            proba = None
+            proba = decision = None
             if _has_predict_proba(est):
                 proba = np.asarray(est.predict_proba(Xn), dtype=np.float64)
-            return Outputs(label=pred, proba=proba, classes=model.classes)
+            elif hasattr(est, "decision_function"):
+                decision = np.asarray(est.decision_function(Xn), dtype=np.float64)
+            return Outputs(label=pred, proba=proba, classes=model.classes, decision=decision)
         return Outputs(value=pred.astype(np.float64))
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -168,14 +170,20 @@ def _numbers(name: str, native: np.ndarray, got: np.ndarray, tol: Tolerance) -> 
     return OutputParity(name, bad_rows.size == 0, max_abs, max_rel, int(bad_rows.size), tuple(int(i) for i in worst))
 
 
-def compare(native: Outputs, got: Outputs, tol: Tolerance) -> tuple[OutputParity, ...]:
+def compare(native: Outputs, got: Outputs, tol: Tolerance, omits: dict[str, str] | None = None) -> tuple[OutputParity, ...]:
+    """Each output native has, compared; ``omits`` names outputs the runtime's
+    format does not carry at all (with the reason): those are reported as not
+    compared rather than missing."""
     results: list[OutputParity] = []
+    omits = omits or {}
     if native.classes is not None and got.classes is not None and got.proba is not None:
         if [str(c) for c in native.classes] != [str(c) for c in got.classes]:
             results.append(OutputParity("classes", False, None, None, 0, (), f"class order {list(got.classes)} != native {list(native.classes)}"))
     for name, ref in native.present().items():
         mine = getattr(got, name)
-        if mine is None:
+        if mine is None and name in omits:
+            results.append(OutputParity(name, True, None, None, 0, (), f"not compared: {omits[name]}"))
+        elif mine is None:
             results.append(OutputParity(name, False, None, None, len(ref), (), "missing: the runtime does not produce it"))
         elif name == "label":
             results.append(_labels(name, ref, mine))

@@ -60,7 +60,10 @@ def parity_table(result: ParityResult) -> Any:
             t.add_row(r.runtime, "-", "-", "-", "-", "-", f"[red]ERROR[/red] {r.error}")
             continue
         for o in r.outputs:
-            verdict = "[green]ok[/green]" if o.passed else f"[red]FAIL[/red]{' ' + o.note if o.note else ''}"
+            if o.passed:
+                verdict = f"[dim]{o.note}[/dim]" if o.note.startswith("not compared") else "[green]ok[/green]"
+            else:
+                verdict = f"[red]FAIL[/red]{' ' + o.note if o.note else ''}"
             t.add_row(r.runtime, o.name, _num(o.max_abs_err), _num(o.max_rel_err), str(o.mismatches),
                       ",".join(map(str, o.worst_rows)) or "-", verdict)
     return t

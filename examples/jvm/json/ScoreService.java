@@ -60,8 +60,8 @@ public final class ScoreService {
         try {
             Prediction p = service.handle(request);
             if (service.scorer.isClassifier()) {
-                System.out.println("label=" + p.label + " proba=" + Arrays.toString(p.proba)
-                    + " classes=" + service.scorer.classes());
+                System.out.println("label=" + p.label + (p.proba != null ? " proba=" + Arrays.toString(p.proba)
+                    : " decision=" + Arrays.toString(p.decision)) + " classes=" + service.scorer.classes());
             } else {
                 System.out.println("value=" + Arrays.toString(p.value));
             }

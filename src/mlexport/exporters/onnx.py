@@ -9,7 +9,9 @@ Graph contract (what a JVM or Go engineer feeds and reads):
   string for text (a missing string is fed as ``""``; a missing number as NaN);
 * outputs: classifiers ``label`` ``[N]`` (int64 or string, values of
   ``classes_``) and ``probabilities`` ``[N, K]`` float64 in class order when the
-  model has ``predict_proba`` (otherwise ``scores``, its decision values);
+  model has ``predict_proba``, otherwise ``scores``: scikit-learn's
+  ``decision_function``, float64, ``[N]`` for two classes, ``[N, K]`` in class
+  order otherwise;
   regressors ``value`` ``[N, 1]`` float64;
 * ``metadata_props``: ``mlexport.signature``, ``mlexport.task``,
   ``mlexport.classes``, ``mlexport.layout`` (``matrix`` or ``columns``).
@@ -185,6 +187,7 @@ class OnnxExporter:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ExportError(f"onnx: skl2onnx failed: {msg}") from None
         _rename_outputs(onx, model)
+        _decision_layout(onx, model)
         meta = {
             "mlexport.signature": json.dumps(model.signature.to_dict()),
             "mlexport.task": model.task,
@@ -240,6 +243,35 @@ def _rename_outputs(onx: Any, model: LoadedModel) -> None:
         init.name = mapping.get(init.name, init.name)
     for o in onx.graph.output:
         o.name = mapping.get(o.name, o.name)
+
+
+def _decision_layout(onx: Any, model: LoadedModel) -> None:
+    """Give ``scores`` the shape of ``decision_function``: ``[N]`` for two classes.
+
+    Converters disagree for binary models: mlexport's linear and SVC converters
+    give ``[N, 1]`` (the decision value), skl2onnx's linear classifiers (e.g.
+    PassiveAggressive) ``[N, 2]`` as ``[-d, d]`` (measured; the zoo and
+    tests/test_decision.py verify both)."""
+    from onnx import TensorProto, helper
+
+    outs = [o for o in onx.graph.output if o.name == SCORES]
+    if not outs or model.classes is None or len(model.classes) != 2:
+        return
+    out = outs[0]
+    dims = out.type.tensor_type.shape.dim
+    width = dims[1].dim_value if len(dims) == 2 and dims[1].HasField("dim_value") else None
+    if width not in (1, 2):
+        raise ExportError(f"onnx: a binary classifier's decision values have {width} columns; expected 1 or 2")
+    inner = "scores_2d"
+    for node in onx.graph.node:
+        node.output[:] = [inner if n == SCORES else n for n in node.output]
+        node.input[:] = [inner if n == SCORES else n for n in node.input]
+    col = 0 if width == 1 else 1
+    column = helper.make_tensor("scores_column", TensorProto.INT64, [], [col])
+    onx.graph.initializer.append(column)
+    onx.graph.node.append(helper.make_node("Gather", [inner, "scores_column"], [SCORES], axis=1, name="mlexport_decision"))
+    out.type.tensor_type.shape.ClearField("dim")
+    out.type.tensor_type.shape.dim.add().dim_param = "N"
 
 
 def describe_io(onx: Any) -> dict[str, list[dict[str, Any]]]:

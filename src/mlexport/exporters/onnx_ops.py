@@ -267,15 +267,114 @@ def _svr_convert(scope: Any, operator: Any, container: Any) -> None:
     _node(scope, container, "Add", [_node(scope, container, "MatMul", [k, dual]), b], operator.outputs[0].full_name)
 
 
+def _svc_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType, StringTensorType
+
+    op = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    classes = np.asarray(op.classes_)
+    operator.outputs[0].type = Int64TensorType([n]) if classes.dtype.kind in "iub" else StringTensorType([n])
+    if len(operator.outputs) > 1:
+        k = len(classes)
+        width = 1 if k == 2 else (k if op.decision_function_shape == "ovr" else k * (k - 1) // 2)
+        operator.outputs[1].type = DoubleTensorType([n, width])
+
+
+def _svc_pairs(op: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """libsvm's one-vs-one layout as matrices: W (n_SV, P) so that the pairwise
+    decision values are K @ W + b, and A, B (P, k) marking each pair's classes i < j."""
+    k = len(op.classes_)
+    dual = np.asarray(op._dual_coef_, dtype=np.float64)  # libsvm's signs (sklearn flips the public ones for 2 classes)
+    start = np.concatenate([[0], np.cumsum(op._n_support)])
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    w = np.zeros((dual.shape[1], len(pairs)))
+    a = np.zeros((len(pairs), k))
+    b = np.zeros((len(pairs), k))
+    for p, (i, j) in enumerate(pairs):
+        w[start[i]:start[i + 1], p] = dual[j - 1, start[i]:start[i + 1]]
+        w[start[j]:start[j + 1], p] = dual[i, start[j]:start[j + 1]]
+        a[p, i] = 1.0
+        b[p, j] = 1.0
+    return w, np.asarray(op._intercept_, dtype=np.float64), a, b
+
+
+def _svc_convert(scope: Any, operator: Any, container: Any) -> None:
+    """SVC / NuSVC without probabilities, in float64 as libsvm computes them:
+    pairwise decision values from the kernel; predict by one-vs-one voting
+    (ties to the first class); decision_function as scikit-learn derives it
+    (negated for two classes; votes plus scaled confidences for 'ovr')."""
+    from onnx import TensorProto
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    op = operator.raw_operator
+    x = concatenate_variables(scope, operator.inputs, container)
+    w, intercept, a, b = _svc_pairs(op)
+    kx = _kernel(scope, container, op, x)
+    dec = _node(scope, container, "Add", [_node(scope, container, "MatMul", [kx, _const(scope, container, "w", w, TensorProto.DOUBLE)]),
+                                          _const(scope, container, "b", intercept, TensorProto.DOUBLE)])
+    zero = _const(scope, container, "zero", np.array([0.0]), TensorProto.DOUBLE)
+    classes = np.asarray(op.classes_)
+    pos = _node(scope, container, "Greater", [dec, zero])  # libsvm votes for i when dec > 0, else for j
+    second = operator.outputs[1].full_name if len(operator.outputs) > 1 else None
+    if len(classes) == 2:
+        idx = _node(scope, container, "Cast", [_node(scope, container, "Not", [pos])], to=TensorProto.INT64)
+        flat = _const(scope, container, "flat", np.array([-1], dtype=np.int64), TensorProto.INT64)
+        emit_labels(scope, container, _node(scope, container, "Reshape", [idx, flat]), classes, operator.outputs[0].full_name)
+        if second:
+            _node(scope, container, "Neg", [dec], second)
+        return
+    am = _const(scope, container, "a", a, TensorProto.DOUBLE)
+    bm = _const(scope, container, "bm", b, TensorProto.DOUBLE)
+
+    def votes(first: str) -> str:
+        other = _node(scope, container, "Cast", [_node(scope, container, "Not", [first])], to=TensorProto.DOUBLE)
+        mine = _node(scope, container, "Cast", [first], to=TensorProto.DOUBLE)
+        return _node(scope, container, "Add", [_node(scope, container, "MatMul", [mine, am]), _node(scope, container, "MatMul", [other, bm])])
+
+    ovr = ""
+    if second or op.break_ties:
+        # scikit-learn: votes for i where dec >= 0 (NaN included), confidences summed per class
+        i_wins = _node(scope, container, "Not", [_node(scope, container, "Less", [dec, zero])])
+        conf = _node(scope, container, "MatMul", [dec, _const(scope, container, "amb", a - b, TensorProto.DOUBLE)])
+        three = _const(scope, container, "three", np.array([3.0]), TensorProto.DOUBLE)
+        one = _const(scope, container, "one", np.array([1.0]), TensorProto.DOUBLE)
+        scaled = _node(scope, container, "Div", [conf, _node(scope, container, "Mul", [three, _node(scope, container, "Add", [_node(scope, container, "Abs", [conf]), one])])])
+        ovr = _node(scope, container, "Add", [votes(i_wins), scaled])
+    idx = _node(scope, container, "ArgMax", [ovr if op.break_ties else votes(pos)], axis=1, keepdims=0)
+    emit_labels(scope, container, idx, classes, operator.outputs[0].full_name)
+    if second:
+        _node(scope, container, "Identity", [ovr if op.decision_function_shape == "ovr" else dec], second)
+
+
 def custom_converters() -> tuple[dict[type, Any], dict[type, Any]]:
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import Perceptron, RidgeClassifier, RidgeClassifierCV, SGDClassifier
     from sklearn.preprocessing import PolynomialFeatures
-    from sklearn.svm import SVR, LinearSVC, NuSVR
+    from sklearn.svm import SVC, SVR, LinearSVC, NuSVC, NuSVR
 
     convs: dict[type, Any] = {SimpleImputer: _imputer_convert, PolynomialFeatures: _poly_convert, SVR: _svr_convert, NuSVR: _svr_convert}
     shapes: dict[type, Any] = {SimpleImputer: _imputer_shape, PolynomialFeatures: _poly_shape, SVR: _svr_shape, NuSVR: _svr_shape}
     for cls in (SGDClassifier, RidgeClassifier, RidgeClassifierCV, LinearSVC, Perceptron):
         convs[cls] = _linear_classifier_convert
         shapes[cls] = _classifier_shape
+    for cls in (SVC, NuSVC):
+        convs[cls] = _svc_dispatch
+        shapes[cls] = _svc_shape_dispatch
     return convs, shapes
+
+
+def _svc_dispatch(scope: Any, operator: Any, container: Any) -> None:
+    """mlexport's float64 SVC without probabilities; skl2onnx's own converter otherwise."""
+    if hasattr(operator.raw_operator, "predict_proba"):
+        from skl2onnx.operator_converters.support_vector_machines import convert_sklearn_svm_classifier
+
+        return convert_sklearn_svm_classifier(scope, operator, container)
+    return _svc_convert(scope, operator, container)
+
+
+def _svc_shape_dispatch(operator: Any) -> None:
+    if hasattr(operator.raw_operator, "predict_proba"):
+        from skl2onnx.shape_calculators.support_vector_machines import calculate_sklearn_svm_output_shapes
+
+        return calculate_sklearn_svm_output_shapes(operator)
+    return _svc_shape(operator)

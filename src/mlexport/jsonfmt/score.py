@@ -1074,7 +1074,9 @@ class Scorer:
                 return Outputs(value=o.value(raw))  # type: ignore[misc]
             proba = o.proba(raw) if o.proba is not None else None
             label = o.label(raw, proba)  # type: ignore[misc]
-        return Outputs(label=label, proba=proba, classes=self.classes)
+        # no probabilities: the raw scores are the decision values (SPEC 8.1)
+        decision = None if proba is not None else (raw[:, 0] if raw.shape[1] == 1 else raw.astype(np.float64))
+        return Outputs(label=label, proba=proba, classes=self.classes, decision=decision)
 
     def close(self) -> None:
         """Nothing to free; present for the runtime contract."""

@@ -85,6 +85,9 @@ class JpmmlScorer:
 class JpmmlRuntime:
     name = "jpmml"
     format = "pmml"
+    # JPMML-SkLearn writes labels (and probabilities where sklearn has them)
+    # as PMML's final results; raw decision values stay internal to the model
+    omits = {"decision": "PMML output carries labels, not decision values"}
 
     def available(self) -> str | None:
         from .. import jvm

@@ -277,7 +277,10 @@ class GoScorer:
                 raise RuntimeFailure(f"json-go: {COMMAND} wrote label {e.args[0]!r}, not one of the classes") from None
             label = self._label_values[idx]
             proba = floats(self.columns[1:]) if self.has_proba else None
-            return Outputs(label=label, proba=proba, classes=self.classes)
+            decision = None if self.has_proba else floats(self.columns[1:])
+            if decision is not None and self.columns[1:] == ["decision"]:
+                decision = decision[:, 0]
+            return Outputs(label=label, proba=proba, classes=self.classes, decision=decision)
         value = floats(self.columns)
         if self.columns == ["value"]:
             value = value[:, 0]

@@ -270,8 +270,10 @@ class JsonJavaScorer:
             from ..jsonfmt.score import label_array
 
             k = len(self.classes)
+            width = self.value_width
+            decision = None if self.has_proba else (np.zeros(0) if width == 1 else np.zeros((0, width)))
             return Outputs(label=label_array(list(self.classes))[:0], proba=np.zeros((0, k)) if self.has_proba else None,
-                           classes=self.classes)
+                           classes=self.classes, decision=decision)
         return Outputs(value=np.zeros(0) if self.squeeze else np.zeros((0, self.value_width)))
 
     def predict(self, X: Any) -> Outputs:
@@ -308,10 +310,14 @@ class JsonJavaScorer:
             idx = np.fromiter((lut[t] for t in cols[0]), dtype=np.int64, count=len(cols[0]))
         except KeyError as e:
             raise RuntimeFailure(f"{NAME}: the Java scorer returned an unknown label {e.args[0]!r}") from None
-        proba = np.column_stack([_floats(c) for c in cols[1:]]) if self.has_proba else None
-        if proba is not None and proba.shape[1] != len(self.classes):
-            raise RuntimeFailure(f"{NAME}: the Java scorer returned {proba.shape[1]} probability columns")
-        return Outputs(label=labels_all[idx], proba=proba, classes=self.classes)
+        rest = np.column_stack([_floats(c) for c in cols[1:]]) if len(cols) > 1 else np.zeros((len(frame), 0))
+        want = len(self.classes) if self.has_proba else self.value_width
+        if rest.shape[1] != want:
+            raise RuntimeFailure(f"{NAME}: the Java scorer returned {rest.shape[1]} probability/decision columns, not {want}")
+        if self.has_proba:
+            return Outputs(label=labels_all[idx], proba=rest, classes=self.classes)
+        # no probabilities: the raw scores are the decision values (SPEC 8.1)
+        return Outputs(label=labels_all[idx], classes=self.classes, decision=rest[:, 0] if want == 1 else rest)
 
     def close(self) -> None:
         if self._tmp is not None:

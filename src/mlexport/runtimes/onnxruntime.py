@@ -67,7 +67,10 @@ class OnnxScorer:
                     label = label.astype(bool)
             if proba is not None:
                 proba = np.asarray(proba, dtype=np.float64)
-            return Outputs(label=label, proba=proba, classes=self.classes)
+            decision = got.get("scores")
+            if decision is not None:
+                decision = np.asarray(decision, dtype=np.float64)
+            return Outputs(label=label, proba=proba, classes=self.classes, decision=decision)
         value = got.get("value")
         if value is not None:
             value = np.asarray(value, dtype=np.float64)

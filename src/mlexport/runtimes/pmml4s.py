@@ -176,6 +176,9 @@ def _message(e: BaseException) -> str:
 class Pmml4sRuntime:
     name = "pmml4s"
     format = "pmml"
+    # JPMML-SkLearn writes labels (and probabilities where sklearn has them)
+    # as PMML's final results; raw decision values stay internal to the model
+    omits = {"decision": "PMML output carries labels, not decision values"}
 
     def available(self) -> str | None:
         try:

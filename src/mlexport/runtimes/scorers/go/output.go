@@ -227,9 +227,16 @@ func (o *output) columns() []string {
 		return cols
 	}
 	cols := []string{"label"}
-	if o.proba != nil {
+	switch {
+	case o.proba != nil:
 		for _, h := range o.headerText {
 			cols = append(cols, "proba_"+h)
+		}
+	case o.m == 1:
+		cols = append(cols, "decision")
+	default:
+		for _, h := range o.headerText {
+			cols = append(cols, "decision_"+h)
 		}
 	}
 	return cols
@@ -330,6 +337,8 @@ func (o *output) apply(raw []float64, n, offset int, out *Outputs) {
 		if o.proba != nil {
 			p = out.Proba[(offset+i)*k : (offset+i+1)*k]
 			o.proba(r, p)
+		} else {
+			copy(out.Decision[(offset+i)*m:(offset+i+1)*m], r)
 		}
 		src := r
 		if o.fromProba {

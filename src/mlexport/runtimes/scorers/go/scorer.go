@@ -320,7 +320,8 @@ func (m *Model) HasProba() bool { return m.out.proba != nil }
 func (m *Model) Targets() int { return m.out.targets }
 
 // Columns are the output column names, as mlexport's Outputs.to_frame() names
-// them: label, proba_<class>... for a classifier; value (or value_0,
+// them: label, proba_<class>... for a classifier (label, then decision or
+// decision_<class>... for one without probabilities); value (or value_0,
 // value_1, ... for several targets) for a regressor.
 func (m *Model) Columns() []string { return append([]string(nil), m.columnsOut...) }
 
@@ -334,6 +335,12 @@ type Outputs struct {
 	Classes []Class
 	Label   []int
 	Proba   []float64
+	// Decision (only when the document has no probabilities: LinearSVC, SGD
+	// hinge, RidgeClassifier, ...) holds N rows of DecisionWidth decision
+	// values, the classifier's raw scores: one per row for two classes, else
+	// one per class.
+	Decision      []float64
+	DecisionWidth int
 	// Regressors: Value holds N rows of Targets values, row-major.
 	Targets int
 	Value   []float64
@@ -360,6 +367,14 @@ func (o *Outputs) ProbaRow(i int) []float64 {
 	return o.Proba[i*k : (i+1)*k]
 }
 
+// DecisionRow is row i's decision values (nil when the model has probabilities).
+func (o *Outputs) DecisionRow(i int) []float64 {
+	if o.Decision == nil {
+		return nil
+	}
+	return o.Decision[i*o.DecisionWidth : (i+1)*o.DecisionWidth]
+}
+
 // ValueRow is row i's regression values.
 func (o *Outputs) ValueRow(i int) []float64 { return o.Value[i*o.Targets : (i+1)*o.Targets] }
 
@@ -373,6 +388,9 @@ func (o *Outputs) Record(i int, dst []string) []string {
 		dst = append(dst, o.LabelString(i))
 		for _, p := range o.ProbaRow(i) {
 			dst = append(dst, FormatFloat(p))
+		}
+		for _, d := range o.DecisionRow(i) {
+			dst = append(dst, FormatFloat(d))
 		}
 		return dst
 	}
@@ -474,6 +492,9 @@ func (m *Model) newOutputs(n int) *Outputs {
 		o.Label = make([]int, n)
 		if m.out.proba != nil {
 			o.Proba = make([]float64, n*len(m.out.classes))
+		} else {
+			o.DecisionWidth = m.out.m
+			o.Decision = make([]float64, n*m.out.m)
 		}
 	} else {
 		o.Targets = m.out.targets

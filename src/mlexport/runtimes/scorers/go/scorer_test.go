@@ -455,3 +455,54 @@ func TestNaNStringsAndDuplicateKeys(t *testing.T) {
 		t.Fatalf("got %v %v", out.Value, err)
 	}
 }
+
+// Classifiers without probabilities (LinearSVC, SGD hinge, RidgeClassifier)
+// expose their raw scores as decision values: one column for two classes, one
+// per class otherwise.
+func TestDecisionValues(t *testing.T) {
+	binary := `{"format":"mlexport-json","format_version":1,"task":"classification",
+ "inputs":[{"name":"a","kind":"number","used":true},{"name":"b","kind":"number","used":true}],
+ "steps":[],
+ "model":{"type":"linear","n_features":2,"n_outputs":1,"coef":[[2.0,-1.0]],"intercept":[0.5]},
+ "output":{"kind":"classifier","classes":[0,1],"label":{"from":"raw","rule":"threshold","threshold":0.0,"inclusive":false}}}`
+	multi := `{"format":"mlexport-json","format_version":1,"task":"classification",
+ "inputs":[{"name":"a","kind":"number","used":true},{"name":"b","kind":"number","used":true}],
+ "steps":[],
+ "model":{"type":"linear","n_features":2,"n_outputs":3,"coef":[[1,0],[0,1],[-1,-1]],"intercept":[0,0.5,1]},
+ "output":{"kind":"classifier","classes":["x","y","z"],"label":{"from":"raw","rule":"argmax"}}}`
+	rows := []Row{{Num(1), Num(3)}, {Num(-2), Missing}, {Num(0.25), Num(0)}}
+	m := mustLoad(t, binary)
+	if got := strings.Join(m.Columns(), ","); got != "label,decision" {
+		t.Fatalf("columns %s", got)
+	}
+	out, err := m.Predict(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{-0.5, math.NaN(), 1.0}
+	for i, w := range want {
+		if d := out.DecisionRow(i); len(d) != 1 || !close(d[0], w) {
+			t.Errorf("row %d: decision %v, want %v", i, d, w)
+		}
+	}
+	if out.ProbaRow(0) != nil || out.LabelString(0) != "0" || out.LabelString(2) != "1" {
+		t.Errorf("labels %s %s, proba %v", out.LabelString(0), out.LabelString(2), out.ProbaRow(0))
+	}
+	if rec := strings.Join(out.Record(2, nil), ","); rec != "1,"+FormatFloat(1.0) {
+		t.Errorf("record %s", rec)
+	}
+	m = mustLoad(t, multi)
+	if got := strings.Join(m.Columns(), ","); got != "label,decision_x,decision_y,decision_z" {
+		t.Fatalf("columns %s", got)
+	}
+	out, err = m.Predict(rows[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.DecisionRow(0); len(d) != 3 || d[0] != 1 || d[1] != 3.5 || d[2] != -3 {
+		t.Errorf("decision %v", d)
+	}
+	if out.LabelString(0) != "y" {
+		t.Errorf("label %s", out.LabelString(0))
+	}
+}

@@ -15,7 +15,7 @@
  *   row.put("age", 42.0);          // number column: a Number, or null for missing
  *   row.put("city", "Paris");      // string column: a String, or null for missing
  *   MlexportJsonScorer.Prediction p = scorer.predict(row);
- *   p.label; p.proba; p.value;
+ *   p.label; p.proba; p.decision; p.value;
  *
  * Command line (one JVM for the whole file):
  *
@@ -25,6 +25,7 @@
  * INPUT.csv has a header; columns are matched by name (extra columns are ignored); an empty unquoted
  * field is a missing value (a quoted "" is the empty string); RFC 4180 quoting. OUTPUT.csv has the
  * columns of mlexport's Outputs.to_frame(): label, proba_<class>... (classifiers with probabilities),
+ * decision or decision_<class>... (classifiers without probabilities: the raw scores),
  * value or value_<j> (regressors). "-" reads stdin / writes stdout. Any problem with the document or the
  * data: one line on stderr, exit code 2.
  */
@@ -128,19 +129,23 @@ public final class MlexportJsonScorer {
         public final int labelIndex;
         /** Class probabilities in {@link #classes()} order, or null. */
         public final double[] proba;
+        /** Decision values of a classifier without probabilities (1 for two classes, else one per class), or null. */
+        public final double[] decision;
         /** Regression outputs (length 1 unless multi-output), or null for classifiers. */
         public final double[] value;
 
-        Prediction(Object label, int labelIndex, double[] proba, double[] value) {
+        Prediction(Object label, int labelIndex, double[] proba, double[] decision, double[] value) {
             this.label = label;
             this.labelIndex = labelIndex;
             this.proba = proba;
+            this.decision = decision;
             this.value = value;
         }
 
         @Override
         public String toString() {
-            return "Prediction(label=" + label + ", proba=" + Arrays.toString(proba) + ", value=" + Arrays.toString(value) + ")";
+            return "Prediction(label=" + label + ", proba=" + Arrays.toString(proba) + ", decision=" + Arrays.toString(decision)
+                + ", value=" + Arrays.toString(value) + ")";
         }
     }
 
@@ -151,6 +156,8 @@ public final class MlexportJsonScorer {
         public final int[] labelIndex;
         /** rows x classes probabilities (row-major), or null. */
         public final double[] proba;
+        /** rows x decisionWidth decision values (row-major; classifiers without probabilities), or null. */
+        public final double[] decision;
         /** rows x valueWidth values (row-major), or null. */
         public final double[] value;
         private final MlexportJsonScorer owner;
@@ -161,6 +168,7 @@ public final class MlexportJsonScorer {
             Output o = owner.output;
             labelIndex = o.classifier ? new int[rows] : null;
             proba = o.proba != P_NONE ? new double[Math.multiplyExact(rows, o.k)] : null;
+            decision = o.classifier && o.proba == P_NONE ? new double[Math.multiplyExact(rows, o.m)] : null;
             value = o.classifier ? null : new double[Math.multiplyExact(rows, o.m)];
         }
 
@@ -171,10 +179,11 @@ public final class MlexportJsonScorer {
         public Prediction get(int row) {
             Output o = owner.output;
             double[] p = proba == null ? null : Arrays.copyOfRange(proba, row * o.k, (row + 1) * o.k);
+            double[] d = decision == null ? null : Arrays.copyOfRange(decision, row * o.m, (row + 1) * o.m);
             if (o.classifier) {
-                return new Prediction(o.labels[labelIndex[row]], labelIndex[row], p, null);
+                return new Prediction(o.labels[labelIndex[row]], labelIndex[row], p, d, null);
             }
-            return new Prediction(null, -1, null, Arrays.copyOfRange(value, row * o.m, (row + 1) * o.m));
+            return new Prediction(null, -1, null, null, Arrays.copyOfRange(value, row * o.m, (row + 1) * o.m));
         }
     }
 
@@ -354,6 +363,12 @@ public final class MlexportJsonScorer {
             if (o.proba != P_NONE) {
                 for (String c : o.classText) {
                     cols.add("proba_" + c);
+                }
+            } else if (o.m == 1) {
+                cols.add("decision");
+            } else {
+                for (String c : o.classText) {
+                    cols.add("decision_" + c);
                 }
             }
         } else if (o.squeeze) {
@@ -3102,6 +3117,9 @@ public final class MlexportJsonScorer {
                 if (out.labelIndex != null) {
                     out.labelIndex[row] = li;
                 }
+                if (out.decision != null) {
+                    System.arraycopy(ws.raw, r * m, out.decision, row * m, m);
+                }
             }
         }
     }
@@ -3575,6 +3593,11 @@ public final class MlexportJsonScorer {
                 if (res.proba != null) {
                     for (int j = 0; j < o.k; j++) {
                         sb.append(',').append(formatDouble(res.proba[r * o.k + j]));
+                    }
+                }
+                if (res.decision != null) {
+                    for (int j = 0; j < o.m; j++) {
+                        sb.append(',').append(formatDouble(res.decision[r * o.m + j]));
                     }
                 }
             } else {

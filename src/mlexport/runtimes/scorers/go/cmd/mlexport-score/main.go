@@ -433,6 +433,10 @@ func writeOutputs(w *bufio.Writer, o *scorer.Outputs, buf []byte) error {
 				buf = append(buf, ',')
 				buf = appendFloat(buf, p)
 			}
+			for _, d := range o.DecisionRow(i) {
+				buf = append(buf, ',')
+				buf = appendFloat(buf, d)
+			}
 		} else {
 			for k, v := range o.ValueRow(i) {
 				if k > 0 {
