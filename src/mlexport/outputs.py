@@ -50,8 +50,9 @@ class Outputs:
             if d.ndim == 1:
                 cols["decision"] = d
             else:
-                classes = self.classes if self.classes is not None else range(d.shape[1])
-                for j, c in enumerate(classes):
+                # one column per class; SVC(decision_function_shape='ovo') has one per pair
+                names = self.classes if self.classes is not None and len(self.classes) == d.shape[1] else range(d.shape[1])
+                for j, c in enumerate(names):
                     cols[f"decision_{c}"] = d[:, j]
         if self.value is not None:
             v = np.asarray(self.value)

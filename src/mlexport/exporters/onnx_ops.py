@@ -138,16 +138,20 @@ def sigmoid(scope: Any, container: Any, x: str, out: str | None = None) -> str:
     return _node(scope, container, "Div", [one, _node(scope, container, "Add", [one, e])], out)
 
 
-def _classifier_shape(operator: Any) -> None:
+def _label_and_scores_shape(operator: Any, width: int) -> None:
+    """Labels ``[N]`` typed like ``classes_``; the second output ``[N, width]`` float64."""
     from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType, StringTensorType
 
-    op = operator.raw_operator
     n = operator.inputs[0].get_first_dimension()
-    classes = np.asarray(op.classes_)
+    classes = np.asarray(operator.raw_operator.classes_)
     operator.outputs[0].type = Int64TensorType([n]) if classes.dtype.kind in "iub" else StringTensorType([n])
     if len(operator.outputs) > 1:
-        width = len(classes) if hasattr(op, "predict_proba") else np.atleast_2d(op.coef_).shape[0]
         operator.outputs[1].type = DoubleTensorType([n, width])
+
+
+def _classifier_shape(operator: Any) -> None:
+    op = operator.raw_operator
+    _label_and_scores_shape(operator, len(op.classes_) if hasattr(op, "predict_proba") else np.atleast_2d(op.coef_).shape[0])
 
 
 def _linear_classifier_convert(scope: Any, operator: Any, container: Any) -> None:
@@ -268,16 +272,9 @@ def _svr_convert(scope: Any, operator: Any, container: Any) -> None:
 
 
 def _svc_shape(operator: Any) -> None:
-    from skl2onnx.common.data_types import DoubleTensorType, Int64TensorType, StringTensorType
-
     op = operator.raw_operator
-    n = operator.inputs[0].get_first_dimension()
-    classes = np.asarray(op.classes_)
-    operator.outputs[0].type = Int64TensorType([n]) if classes.dtype.kind in "iub" else StringTensorType([n])
-    if len(operator.outputs) > 1:
-        k = len(classes)
-        width = 1 if k == 2 else (k if op.decision_function_shape == "ovr" else k * (k - 1) // 2)
-        operator.outputs[1].type = DoubleTensorType([n, width])
+    k = len(op.classes_)
+    _label_and_scores_shape(operator, 1 if k == 2 else (k if op.decision_function_shape == "ovr" else k * (k - 1) // 2))
 
 
 def _svc_pairs(op: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
