@@ -504,48 +504,16 @@ func (m *Model) newOutputs(n int) *Outputs {
 }
 
 func inputColumn(rows []Row, j, offset int, in Input) (column, error) {
-	n := len(rows)
-	num := make([]float64, n)
-	if !in.Used {
-		for i := range num {
-			num[i] = math.NaN()
-		}
-		return column{num: num}, nil
-	}
-	if in.Kind == KindNumber {
-		for i, r := range rows {
-			v := r[j]
-			switch v.tag {
-			case 1:
-				num[i] = v.num
-			case 0:
-				num[i] = math.NaN()
-			default:
-				return column{}, inputErr("column %s row %d must be numeric. Got string %s instead.",
-					pyQuote(in.Name, 40), offset+i, pyQuote(v.str, 40))
-			}
-		}
-		return column{num: num}, nil
-	}
-	c := column{num: num, str: make([]string, n), isStr: make([]bool, n)}
-	for i, r := range rows {
-		v := r[j]
-		switch v.tag {
-		case 1:
-			num[i] = v.num
-		case 0:
-			num[i] = math.NaN()
-		default:
-			num[i] = math.NaN()
-			c.str[i] = v.str
-			c.isStr[i] = true
-		}
-	}
-	return c, nil
+	return buildColumn(len(rows), func(i int) Value { return rows[i][j] }, offset, in)
 }
 
 func valuesColumn(vals []Value, offset int, in Input) (column, error) {
-	n := len(vals)
+	return buildColumn(len(vals), func(i int) Value { return vals[i] }, offset, in)
+}
+
+// buildColumn turns n cells (cell(i) is row offset+i) into one input column:
+// numbers (missing is NaN) for a number input, numbers and strings for a string input.
+func buildColumn(n int, cell func(i int) Value, offset int, in Input) (column, error) {
 	num := make([]float64, n)
 	if !in.Used {
 		for i := range num {
@@ -553,27 +521,20 @@ func valuesColumn(vals []Value, offset int, in Input) (column, error) {
 		}
 		return column{num: num}, nil
 	}
-	if in.Kind == KindNumber {
-		for i, v := range vals {
-			switch v.tag {
-			case 1:
-				num[i] = v.num
-			case 0:
-				num[i] = math.NaN()
-			default:
-				return column{}, inputErr("column %s row %d must be numeric. Got string %s instead.",
-					pyQuote(in.Name, 40), offset+i, pyQuote(v.str, 40))
-			}
-		}
-		return column{num: num}, nil
+	c := column{num: num}
+	if in.Kind != KindNumber {
+		c.str, c.isStr = make([]string, n), make([]bool, n)
 	}
-	c := column{num: num, str: make([]string, n), isStr: make([]bool, n)}
-	for i, v := range vals {
-		switch v.tag {
-		case 1:
+	for i := range num {
+		v := cell(i)
+		switch {
+		case v.tag == 1:
 			num[i] = v.num
-		case 0:
+		case v.tag == 0:
 			num[i] = math.NaN()
+		case in.Kind == KindNumber:
+			return column{}, inputErr("column %s row %d must be numeric. Got string %s instead.",
+				pyQuote(in.Name, 40), offset+i, pyQuote(v.str, 40))
 		default:
 			num[i] = math.NaN()
 			c.str[i] = v.str

@@ -118,6 +118,14 @@ func compileTransform(d *jval, where string) (*step, error) {
 	return s, nil
 }
 
+// header checks a node's fields (obj) and reads its n_in / n_out (widths).
+func header(d *jval, where string, required, optional []string) (nIn, nOut int, err error) {
+	if err := obj(d, where, required, optional); err != nil {
+		return 0, 0, err
+	}
+	return widths(d, where)
+}
+
 func widths(d *jval, where string) (int, int, error) {
 	nIn, err := integer(d.get("n_in"), where+".n_in", 0, MaxWidth)
 	if err != nil {
@@ -128,10 +136,7 @@ func widths(d *jval, where string) (int, int, error) {
 }
 
 func cPipeline(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "steps"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "steps"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +183,7 @@ type ctPart struct {
 }
 
 func cColumnTransformer(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "parts"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "parts"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -265,10 +267,7 @@ func cColumnTransformer(d *jval, where string) (*step, error) {
 }
 
 func cIdentity(d *jval, where string) (*step, error) {
-	if err := obj(d, where, common, info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, common, info)
 	if err != nil {
 		return nil, err
 	}
@@ -300,10 +299,7 @@ type imputeCol struct {
 }
 
 func cImpute(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "missing_value", "columns", "indicators"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "missing_value", "columns", "indicators"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -416,10 +412,7 @@ func clipValue(y, lo, hi float64) float64 {
 
 // cCenterScale compiles center_scale ((x - a) / b) and multiply_add (x * a + b).
 func cCenterScale(d *jval, where, fa, fb string) (*step, error) {
-	if err := obj(d, where, with(common, fa, fb), with(info, "clip")); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, fa, fb), with(info, "clip"))
 	if err != nil {
 		return nil, err
 	}
@@ -555,10 +548,7 @@ type oneHotFeature struct {
 }
 
 func cOneHot(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "features"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "features"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -666,10 +656,7 @@ type ordinalFeature struct {
 }
 
 func cOrdinal(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "features"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "features"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -742,10 +729,7 @@ func cOrdinal(d *jval, where string) (*step, error) {
 }
 
 func cPolynomial(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "terms"), info); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "terms"), info)
 	if err != nil {
 		return nil, err
 	}
@@ -800,10 +784,7 @@ func cPolynomial(d *jval, where string) (*step, error) {
 }
 
 func cProject(d *jval, where string) (*step, error) {
-	if err := obj(d, where, with(common, "components", "offset"), with(info, "divide")); err != nil {
-		return nil, err
-	}
-	nIn, nOut, err := widths(d, where)
+	nIn, nOut, err := header(d, where, with(common, "components", "offset"), with(info, "divide"))
 	if err != nil {
 		return nil, err
 	}

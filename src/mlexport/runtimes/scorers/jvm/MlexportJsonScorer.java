@@ -933,6 +933,12 @@ public final class MlexportJsonScorer {
         /** Reads in.num/str[0..nIn), writes out.num/str[0..nOut). {@code in} and {@code out} never alias. */
         abstract void apply(Cells in, Cells out, Workspace ws, long row);
 
+        /** Reads the node's n_in and n_out. */
+        final void widths(Map<String, Object> m, String where) throws ModelException {
+            nIn = width(m.get("n_in"), where + ".n_in");
+            nOut = width(m.get("n_out"), where + ".n_out");
+        }
+
         final double numeric(Cells in, int j, long row) {
             String s = in.str[j];
             if (s != null) {
@@ -1116,8 +1122,7 @@ public final class MlexportJsonScorer {
         Step identity(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON, INFO);
             Identity s = new Identity();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             if (s.nIn != s.nOut) {
                 throw fail(where, "identity must have n_in == n_out");
             }
@@ -1127,8 +1132,7 @@ public final class MlexportJsonScorer {
         Step impute(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON_PLUS("missing_value", "columns", "indicators"), INFO);
             Impute s = new Impute();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             s.missing = typed(m.get("missing_value"), where + ".missing_value");
             JArr ca = array(m.get("columns"), where, "columns must be an array");
             s.input = new int[ca.size()];
@@ -1159,8 +1163,7 @@ public final class MlexportJsonScorer {
             Map<String, Object> m = obj(d, where, COMMON_PLUS(a, b), concat(INFO, "clip"));
             Affine s = new Affine();
             s.centerScale = centerScale;
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             if (s.nIn != s.nOut) {
                 throw fail(where, "n_in must equal n_out");
             }
@@ -1202,8 +1205,7 @@ public final class MlexportJsonScorer {
         Step oneHot(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON_PLUS("features"), INFO);
             OneHot s = new OneHot();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             Object fs = m.get("features");
             if (!(fs instanceof JArr) || ((JArr) fs).size() != s.nIn) {
                 throw fail(where, "features must be an array of " + s.nIn + " objects");
@@ -1261,8 +1263,7 @@ public final class MlexportJsonScorer {
         Step ordinal(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON_PLUS("features"), INFO);
             Ordinal s = new Ordinal();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             if (s.nIn != s.nOut) {
                 throw fail(where, "n_in must equal n_out");
             }
@@ -1307,8 +1308,7 @@ public final class MlexportJsonScorer {
         Step polynomial(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON_PLUS("terms"), INFO);
             Polynomial s = new Polynomial();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             Object ts = m.get("terms");
             if (!(ts instanceof JArr) || ((JArr) ts).size() != s.nOut) {
                 throw fail(where, "terms must be an array of " + s.nOut + " arrays");
@@ -1348,8 +1348,7 @@ public final class MlexportJsonScorer {
         Step project(Object d, String where) throws ModelException {
             Map<String, Object> m = obj(d, where, COMMON_PLUS("components", "offset"), concat(INFO, "divide"));
             Project s = new Project();
-            s.nIn = width(m.get("n_in"), where + ".n_in");
-            s.nOut = width(m.get("n_out"), where + ".n_out");
+            s.widths(m, where);
             s.components = matrix(m.get("components"), where + ".components", s.nOut, s.nIn);
             s.offset = numbers(m.get("offset"), where + ".offset", s.nOut);
             s.divide = m.containsKey("divide") ? numbers(m.get("divide"), where + ".divide", s.nOut) : null;
