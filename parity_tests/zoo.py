@@ -263,9 +263,9 @@ CASES: list[Case] = [
     Case("mixed_onehot_ridge", lambda: _mixed_reg(Ridge())),
     Case("imputer_add_indicator_logreg", lambda: _with_gaps("breast_cancer", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler(), LogisticRegression(max_iter=2000)))),
     # custom functions, translated into each format
-    Case("mixed_function_is_adult_logreg", _mixed_with_function, gaps={"pmml": "custom functions are not yet translated into PMML expressions (issue 5)"}),
+    Case("mixed_function_is_adult_logreg", _mixed_with_function),
     Case("breast_cancer_log1p_logreg", lambda: _on("breast_cancer", make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), LogisticRegression(max_iter=2000)))),
-    Case("diabetes_signed_log_ridge", lambda: _on("diabetes", make_pipeline(StandardScaler(), FunctionTransformer(signed_log), Ridge())), gaps={"pmml": "custom functions are not yet translated into PMML expressions (issue 5)"}),
+    Case("diabetes_signed_log_ridge", lambda: _on("diabetes", make_pipeline(StandardScaler(), FunctionTransformer(signed_log), Ridge()))),
 ]
 
 

@@ -43,7 +43,8 @@ RTOL = ATOL = 1e-6
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jvm" / "ScorePmml.java"
 
 
-def clip_age(X):  # a custom function: importable, but not convertible to PMML
+def noisy_age(X):  # a custom function with a side effect: never translated, so not convertible
+    print("scoring")
     return np.clip(X, 0, 90)
 
 
@@ -277,7 +278,7 @@ def test_version_guard(monkeypatch):
 def test_assess_is_static_and_names_the_custom_step(monkeypatch):
     X, y, _ = mixed_data()
     pre = ColumnTransformer(
-        [("adult", FunctionTransformer(clip_age), ["age"]), ("log", FunctionTransformer(np.log1p), ["income"])]
+        [("adult", FunctionTransformer(noisy_age), ["age"]), ("log", FunctionTransformer(np.log1p), ["income"])]
     )
     est = Pipeline([("pre", pre), ("clf", LogisticRegression())]).fit(X[["age", "income"]].fillna(0), y)
 
@@ -287,7 +288,7 @@ def test_assess_is_static_and_names_the_custom_step(monkeypatch):
     monkeypatch.setattr(jvm, "start", no_jvm)
     verdicts = {v.path: v for v in get_exporter("pmml").assess(from_estimator(est))}
     assert verdicts["pre/adult"].status == "unsupported"
-    assert "clip_age" in verdicts["pre/adult"].reason and verdicts["pre/adult"].hint
+    assert "noisy_age" in verdicts["pre/adult"].reason and verdicts["pre/adult"].hint
     assert verdicts["pre/log"].ok and verdicts["clf"].ok
 
 
@@ -394,7 +395,7 @@ def test_custom_function_is_refused_with_its_step_path(java, tmp_path):
     X, y, _ = mixed_data()
     pre = ColumnTransformer(
         [
-            ("adult", FunctionTransformer(clip_age), ["age"]),
+            ("adult", FunctionTransformer(noisy_age), ["age"]),
             ("cat", OneHotEncoder(handle_unknown="ignore"), ["color"]),
         ]
     )
@@ -403,15 +404,18 @@ def test_custom_function_is_refused_with_its_step_path(java, tmp_path):
         get_exporter("pmml").export(from_estimator(est), tmp_path / "f.pmml", X.fillna({"age": 0}))
     err = info.value
     assert (err.path, err.cls, err.fmt) == ("pre/adult", "FunctionTransformer", "pmml")
-    assert "clip_age" in err.reason
+    assert "noisy_age" in err.reason and "print" in err.reason
     assert err.hint
     message = str(err)
     assert "\n" not in message and ".java" not in message and "Exception" not in message
 
 
 def test_unpicklable_step_is_refused_with_its_step_path(java, tmp_path):
+    class Doubler(StandardScaler):  # a local class: it cannot be pickled for the converter
+        pass
+
     X, y, _ = iris()
-    est = Pipeline([("double", FunctionTransformer(lambda a: a * 2)), ("clf", LogisticRegression(max_iter=1000))])
+    est = Pipeline([("double", Doubler()), ("clf", LogisticRegression(max_iter=1000))])
     est.fit(X, y)
     with pytest.raises(UnsupportedStepError) as info:
         get_exporter("pmml").export(from_estimator(est), tmp_path / "l.pmml", X)

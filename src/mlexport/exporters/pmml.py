@@ -4,10 +4,12 @@ How a model becomes PMML here, and why not through ``sklearn2pmml.sklearn2pmml()
 that wrapper starts a JVM per call (1.4 to 6 s), reports failures to the
 vendor over the network and refuses to run 360 days after its build. Instead:
 
-1. the fitted estimator is deep-copied (the user's object is never touched),
-   each step of the copy is tagged with its mlexport step path, and it is
-   escaped the way sklearn2pmml does it (``_escape``: records sklearn tags,
-   wraps selectors);
+1. the fitted estimator is deep-copied (the user's object is never touched);
+   in the copy, an instance of a class with a ``pmml`` plug-in is replaced by
+   what its converter returns (:mod:`mlexport.plugins`) and a translated
+   ``FunctionTransformer`` by a placeholder (:mod:`.pmml_expr`); each step is
+   tagged with its mlexport step path, and the copy is escaped the way
+   sklearn2pmml does it (``_escape``: records sklearn tags, wraps selectors);
 2. the copy is wrapped, without refitting, in sklearn2pmml's ``PMMLPipeline``
    with ``active_fields`` (the input columns) and ``target_fields`` set, as
    ``make_pmml_pipeline`` does; tree models get the ``allow_missing`` option so
@@ -23,9 +25,10 @@ vendor over the network and refuses to run 360 days after its build. Instead:
    own classes (``SkLearnUnpickler`` -> ``EncodableUtil`` ->
    ``MetroJAXBSerializer``, what ``com.sklearn2pmml.Main`` runs) convert it in
    the process's JVM (:mod:`mlexport.jvm`);
-5. the document is serialized and its ``value="INF"`` split thresholds are
-   written as the largest finite double (:func:`portable_infinity`: same
-   meaning, and PMML4S can read it).
+5. the document is serialized, each function placeholder is replaced by its
+   exact DerivedFields (:func:`.pmml_expr.splice`), and its ``value="INF"``
+   split thresholds are written as the largest finite double
+   (:func:`portable_infinity`: same meaning, and PMML4S can read it).
 
 A converter failure becomes :class:`UnsupportedStepError` naming the step path
 (found through the tag on the failing object), class, converter reason and
@@ -224,24 +227,181 @@ def _assess_step(step: Step, known: frozenset[str]) -> Verdict:
             "export to ONNX / JSON",
         )
     if step.cls == "FunctionTransformer":
+        return _assess_function(step)
+    return Verdict(step.path, step.cls, "supported")
+
+
+def _function_plan(est: Any) -> tuple[Any, str | None, str]:
+    """(IR program or None, refusal reason or None, hint) for a FunctionTransformer.
+
+    A translatable function (:mod:`mlexport.expr`) that PMML carries exactly is
+    replaced by exact DerivedFields (:mod:`.pmml_expr`). A plain numpy function
+    the IR does not know is left to the converter's own FunctionTransformer
+    support (program and reason both None)."""
+    from .. import expr as E
+    from . import pmml_expr
+
+    try:
+        prog = E.translate(est)
+    except UnsupportedStepError as err:
         fn = getattr(est, "func", None)  # inverse_func is never used to predict
-        if fn is not None:
-            module = getattr(fn, "__module__", None) or type(fn).__module__ or ""
-            name = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
-            if module.split(".")[0] != "numpy":
-                return Verdict(
-                    step.path,
-                    step.cls,
-                    "unsupported",
-                    f"custom function {module}.{name} has no persistent state the converter can read",
-                    _FUNCTION_HINT,
-                )
-        if getattr(est, "kw_args", None):
-            return Verdict(step.path, step.cls, "unsupported", "kw_args are not converted", _FUNCTION_HINT)
+        module = (getattr(fn, "__module__", None) or type(fn).__module__ or "") if fn is not None else ""
+        if module.split(".")[0] == "numpy" and not getattr(est, "kw_args", None):
+            return None, None, ""
+        return None, err.reason, err.hint or _FUNCTION_HINT
+    reason = pmml_expr.refusal(prog)
+    if reason is not None:
+        return None, reason, pmml_expr.HINT
+    return prog, None, ""
+
+
+def _assess_function(step: Step) -> Verdict:
+    _prog, reason, hint = _function_plan(step.estimator)
+    if reason is not None:
+        return Verdict(step.path, step.cls, "unsupported", reason, hint)
     return Verdict(step.path, step.cls, "supported")
 
 
 # --------------------------------------------------------------------------- conversion helpers
+
+
+def _replace_leaves(est: Any, swap: Any) -> tuple[Any, bool]:
+    """Replace, in the copy's containers, each leaf step for which ``swap(step)`` returns an
+    object; return the (possibly new) root and whether anything was replaced."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    changed: set[str] = set()
+
+    def sub(name: str, s: Any) -> Any:
+        if s is None or isinstance(s, str):
+            return s
+        new, hit = _replace_leaves(s, swap)
+        if hit:
+            changed.add(name)
+        return new
+
+    if isinstance(est, Pipeline):
+        est.steps = [(n, sub(n, s)) for n, s in est.steps]
+    elif isinstance(est, ColumnTransformer):
+        fitted = hasattr(est, "transformers_")
+        attr = "transformers_" if fitted else "transformers"
+        setattr(est, attr, [(n, sub(n, s), c) for n, s, c in getattr(est, attr)])
+        if fitted and changed:
+            # the unfitted specs are pickled too (a lambda there would not pickle): point
+            # each changed one at its fitted stand-in, which is what the converter reads
+            done = {n: s for n, s, _c in est.transformers_}
+            est.transformers = [(n, done[n] if n in changed else s, c) for n, s, c in est.transformers]
+            if "remainder" in changed:
+                est.remainder = done["remainder"]
+    elif isinstance(est, FeatureUnion):
+        est.transformer_list = [(n, sub(n, s)) for n, s in est.transformer_list]
+    else:
+        new = swap(est)
+        return (est, False) if new is None else (new, True)
+    return est, bool(changed)
+
+
+def _substitute(est: Any) -> tuple[Any, list[Any], list[tuple[Any, str]]]:
+    """Replace, in the copy, steps the converter cannot read by equivalents it can:
+
+    * an instance of a class with a ``pmml`` plug-in by what the plug-in's converter
+      returns (see :mod:`mlexport.plugins`);
+    * a translated FunctionTransformer by a placeholder that :func:`pmml_expr.splice`
+      replaces with exact DerivedFields after conversion.
+
+    Returns the new root, the function splices and (stand-in, original step path) pairs."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from ..plugins import for_format
+    from . import pmml_expr
+
+    stand_ins: list[tuple[Any, str]] = []
+    plugins = for_format(FORMAT)
+    if plugins:
+        paths = {id(s.estimator): s.path for s in flatten_steps(est)}
+
+        def swap_plugin(obj: Any) -> Any:
+            plugin = plugins.get(type(obj))
+            if plugin is None:
+                return None
+            path = paths.get(id(obj), type(obj).__name__.lower())
+            new = _run_plugin(plugin, obj, path)
+            stand_ins.append((new, path))
+            return new
+
+        est, _ = _replace_leaves(est, swap_plugin)
+
+    splices: list[Any] = []
+    paths = {id(s.estimator): s.path for s in flatten_steps(est)}
+
+    def swap_function(obj: Any) -> Any:
+        if type(obj) is not FunctionTransformer:
+            return None
+        path = paths.get(id(obj), "functiontransformer")
+        prog, reason, hint = _function_plan(obj)
+        if reason is not None:
+            raise UnsupportedStepError(path, "FunctionTransformer", reason, hint, fmt=FORMAT)
+        if prog is None:  # a numpy function the converter handles itself
+            return None
+        new, splice = pmml_expr.placeholder(prog, path)
+        splices.append(splice)
+        stand_ins.append((new, path))
+        return new
+
+    est, _ = _replace_leaves(est, swap_function)
+    return est, splices, stand_ins
+
+
+def _run_plugin(plugin: Any, obj: Any, path: str) -> Any:
+    """The replacement a ``pmml`` plug-in returns for ``obj``, checked to be an estimator."""
+    from ..errors import MlexportError
+
+    cls = type(obj).__name__
+    try:
+        new = plugin.converter(copy.deepcopy(obj))
+    except MlexportError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a user's converter failing is reported on its step
+        raise UnsupportedStepError(path, cls, f"the pmml plug-in converter failed ({type(e).__name__}: {e})",
+                                   "fix the converter registered with mlexport.plugins.register('pmml', ...)",
+                                   fmt=FORMAT) from None
+    if new is None or not hasattr(new, "get_params") or not (hasattr(new, "transform") or hasattr(new, "predict")):
+        raise UnsupportedStepError(
+            path, cls,
+            f"the pmml plug-in converter must return a fitted scikit-learn or sklearn2pmml estimator. "
+            f"Got {type(new).__name__} instead",
+            "return a transformer or estimator JPMML-SkLearn converts (see mlexport.plugins)", fmt=FORMAT)
+    if type(new) is type(obj):
+        raise UnsupportedStepError(path, cls, "the pmml plug-in converter returned an object of the same class",
+                                   "return a class JPMML-SkLearn converts", fmt=FORMAT)
+    return new
+
+
+def _assess_plugin(step: Step, plugin: Any, known: frozenset[str]) -> Verdict:
+    """A class with a ``pmml`` plug-in: its replacement must be something JPMML-SkLearn converts."""
+    try:
+        new = _run_plugin(plugin, step.estimator, step.path)
+    except UnsupportedStepError as e:
+        return Verdict(step.path, step.cls, "unsupported", e.reason, e.hint)
+    for v in (_assess_step(s, known) for s in flatten_steps(new, step.path)):
+        if not v.ok:
+            return Verdict(step.path, step.cls, v.status,
+                           f"the pmml plug-in's replacement {v.cls} ({v.path}): {v.reason}", v.hint)
+    return Verdict(step.path, step.cls, "supported")
+
+
+def _tag_stand_ins(stand_ins: list[tuple[Any, str]]) -> None:
+    """Conversion errors inside a replacement name the user's step, not the stand-in's parts."""
+    for obj, path in stand_ins:
+        for step in flatten_steps(obj):
+            target = step.estimator
+            if target is None or isinstance(target, str):
+                continue
+            try:
+                setattr(target, PATH_ATTR, path)
+            except (AttributeError, TypeError):
+                pass
 
 
 def _tag_paths(est: Any) -> None:
@@ -767,8 +927,16 @@ class PmmlExporter:
 
     def assess(self, model: LoadedModel) -> list[Verdict]:
         """Per step: does JPMML-SkLearn have a converter for it (static: no JVM, no conversion)."""
+        from ..plugins import for_format
+
         known = supported_classes()
-        return [_assess_step(step, known) for step in flatten_steps(model.estimator)]
+        plugins = for_format(FORMAT)
+        return [
+            _assess_plugin(step, plugins[type(step.estimator)], known)
+            if type(step.estimator) in plugins
+            else _assess_step(step, known)
+            for step in flatten_steps(model.estimator)
+        ]
 
     def export(self, model: LoadedModel, out: Path, sample: pd.DataFrame | None = None) -> dict[str, Any]:
         """Convert ``model`` to PMML at ``out``; return manifest facts."""
@@ -786,9 +954,11 @@ class PmmlExporter:
         started = time.perf_counter()
         est = copy.deepcopy(model.estimator)
         _drop_passthrough(est)
+        est, splices, stand_ins = _substitute(est)  # plug-ins and translated functions
         _tag_paths(est)
         est = _escape(est, escape_func=_escape)
         _tag_paths(est)  # proxies created by _escape (selectors) get their path too
+        _tag_stand_ins(stand_ins)
         steps = flatten_steps(model.estimator)
         tree_paths = _configure_missing(est)
 
@@ -832,7 +1002,7 @@ class PmmlExporter:
             Extension().setName(SIGNATURE_EXTENSION).setValue(json.dumps(model.signature.to_dict()))
         )
 
-        portable_splits = self._write(pmml, Path(out), jpype)
+        portable_splits, spliced = self._write(pmml, Path(out), jpype, splices)
         seconds = time.perf_counter() - started
         iface = read_interface(out)
         facts: dict[str, Any] = {
@@ -849,6 +1019,8 @@ class PmmlExporter:
             "verification_tolerance": {"rtol": VERIFICATION_RTOL, "atol": VERIFICATION_ATOL},
             "allow_missing": tree_paths,
             "portable_infinite_splits": portable_splits,
+            "translated_functions": [{"field": s.base, "columns": len(s.columns)} for s in splices],
+            "translated_fields": spliced,
             "conversion_seconds": round(seconds, 4),
             "licenses": {"JPMML-SkLearn": "AGPL-3.0", "sklearn2pmml": "AGPL-3.0", "JPMML-Evaluator": "AGPL-3.0"},
         }
@@ -873,9 +1045,11 @@ class PmmlExporter:
         except jpype.JException as e:
             raise _conversion_error(e, model, steps) from None
 
-    def _write(self, pmml: Any, out: Path, jpype: Any) -> int:
-        """Serialize to ``out``; return how many infinite thresholds were made portable."""
+    def _write(self, pmml: Any, out: Path, jpype: Any, splices: list[Any] | None = None) -> tuple[int, int]:
+        """Serialize to ``out``, splicing in translated functions (:func:`pmml_expr.splice`);
+        return how many infinite thresholds were made portable and how many fields spliced."""
         from .. import jvm
+        from . import pmml_expr
 
         Serializer = jvm.jclass("org.jpmml.model.metro.MetroJAXBSerializer")
         Bytes = jvm.jclass("java.io.ByteArrayOutputStream")
@@ -885,12 +1059,13 @@ class PmmlExporter:
             data = bytes(stream.toByteArray())
         except jpype.JException as e:
             raise ExportError(f"pmml: could not serialize the PMML document: {jvm.java_message(e)}") from None
+        data, spliced = pmml_expr.splice(data, splices or [])
         data, fixed = portable_infinity(data)
         try:
             Path(out).write_bytes(data)
         except OSError as e:
             raise ExportError(f"pmml: could not write {out}: {e.strerror or e}") from None
-        return fixed
+        return fixed, spliced
 
 
 _INF_SPLIT = re.compile(rb'(operator="(?:lessOrEqual|greaterThan)" value=")INF(")')

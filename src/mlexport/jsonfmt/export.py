@@ -94,7 +94,10 @@ def _nums(a: Any) -> list[Any]:
 
 
 def _ints(a: Any) -> list[int]:
-    return [int(v) for v in np.asarray(a).ravel().tolist()]
+    arr = np.asarray(a).ravel()
+    if arr.dtype.kind in "iu":  # tolist() already gives exact Python ints
+        return arr.tolist()  # type: ignore[no-any-return]
+    return [int(v) for v in arr.tolist()]
 
 
 def _is_nan(v: Any) -> bool:
@@ -571,6 +574,16 @@ def _transform(est: Any, path: str, ctx: _Ctx, n_in: int | None) -> dict[str, An
         return _column_transformer(est, path, ctx, n_in)
     if t is FeatureUnion:
         return _feature_union(est, path, ctx, n_in)
+    from ..plugins import get as plugin_for
+
+    plugin = plugin_for("json", t)
+    if plugin is not None:  # a user's converter (mlexport.plugins): checked like any node
+        from .plugin import PluginStepError, plugin_node
+
+        try:
+            return plugin_node(plugin, est, path, n_in)
+        except PluginStepError as e:
+            ctx.refuse(path, est, e.reason, e.hint)
     handler = _transform_handlers().get(t)
     if handler is None:
         what = "estimator" if hasattr(est, "predict") and not hasattr(est, "transform") else "transformer"
@@ -949,8 +962,13 @@ def _hist_gradient_boosting(est: Any, path: str, ctx: _Ctx) -> tuple[dict[str, A
 
 
 def _final(est: Any, path: str, ctx: _Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ..plugins import get as plugin_for
+
     known = _final_classes()
     name = type(est).__name__
+    if plugin_for("json", type(est)) is not None:
+        ctx.refuse(path, est, "json plug-ins convert transformers into steps; a custom final estimator is not covered",
+                   "export the model to ONNX (plug-ins convert estimators there) or PMML")
     if known.get(name) is not type(est):
         if hasattr(est, "transform") and not hasattr(est, "predict"):
             ctx.refuse(path, est, "the last step must be a predictor")
