@@ -24,6 +24,7 @@ from . import __version__
 from .data import iter_data, read_data
 from .errors import BadInputError, MissingDependencyError, RuntimeFailure, UnsupportedStepError
 from .exporters import EXPORTERS, get_exporter
+from .fastcsv import score_csv
 from .model import LoadedModel, from_estimator, load_model, sha256_file
 from .outputs import Outputs, concat
 from .parity import OutputParity, ParityResult, RuntimeParity, Tolerance, compare, native_outputs
@@ -309,13 +310,35 @@ def score(artifact: str | Path, data: Any, *, runtime: str | None = None, out: s
 
             frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data, columns=scorer.signature.names)
             chunks: Any = [conform(frame, scorer.signature)]
+            parts: Any = (scorer.predict(chunk) for chunk in chunks)
         else:
+            done = _score_file(scorer, Path(data), out, progress)
+            if done is not None:
+                return done
             chunks = iter_data(data, scorer.signature, CHUNK_ROWS)
+            stream = getattr(scorer, "predict_stream", None)  # one scorer process for all chunks
+            parts = stream(chunks) if stream is not None else (scorer.predict(chunk) for chunk in chunks)
         if out is None:
-            return concat([scorer.predict(chunk) for chunk in chunks])
-        return _stream_csv(Path(out), (scorer.predict(chunk) for chunk in chunks), progress)
+            return concat(list(parts))
+        return _stream_csv(Path(out), parts, progress)
     finally:
         scorer.close()
+
+
+def _score_file(scorer: Any, data: Path, out: str | Path | None, progress: Progress | None) -> Outputs | int | None:
+    """Let a command-line scorer (json-go, json-java) read the data file itself, as it does when
+    run by hand; None when it cannot take the file as it is, which is then read the ordinary
+    way (so that missing-value spellings and errors naming row and column stay mlexport's)."""
+    from .runtimes.cli_stream import InputRejected
+
+    direct = getattr(scorer, "score_file", None)
+    parts = direct(data) if direct is not None else None
+    if parts is None:
+        return None
+    try:
+        return concat(list(parts)) if out is None else _stream_csv(Path(out), parts, progress)
+    except InputRejected:
+        return None
 
 
 def _stream_csv(out: Path, parts: Any, progress: Progress | None = None) -> int:
@@ -327,7 +350,7 @@ def _stream_csv(out: Path, parts: Any, progress: Progress | None = None) -> int:
         with os.fdopen(fd, "w", newline="") as f:
             for i, part in enumerate(parts):
                 frame = part.to_frame()
-                frame.to_csv(f, index=False, header=(i == 0), float_format="%.17g")
+                f.write(score_csv(frame, header=(i == 0)))  # = frame.to_csv(float_format="%.17g"), faster
                 rows += len(frame)
                 if progress:
                     progress("scored", rows)

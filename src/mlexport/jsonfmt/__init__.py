@@ -50,20 +50,46 @@ def schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    from ..errors import MissingDependencyError
+
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - jsonschema is a test dependency
+        raise MissingDependencyError("jsonschema is not installed: pip install jsonschema") from None
+    return jsonschema.Draft202012Validator(schema())
+
+
+@lru_cache(maxsize=1)
+def _profile() -> Any:
+    """What :func:`schema` tests on scalars (:class:`.fastcheck.Unsupported` if it is outside the compact form)."""
+    from . import fastcheck
+
+    return fastcheck.profile(schema())
+
+
 def validate(doc: dict[str, Any]) -> None:
     """Validate ``doc`` against :func:`schema` (needs ``jsonschema``).
 
     Raises :class:`mlexport.errors.BadInputError` naming the first failing
     location; :class:`mlexport.errors.MissingDependencyError` if ``jsonschema``
     is not installed.
-    """
-    from ..errors import BadInputError, MissingDependencyError
 
+    ``jsonschema`` validates the document's compact equivalent
+    (:mod:`.fastcheck`: valid exactly when the document is), so a forest of
+    millions of numbers takes milliseconds; the whole document is walked only
+    to name the failing location, or when the compact form does not apply.
+    """
+    from ..errors import BadInputError
+    from . import fastcheck
+
+    validator = _validator()
     try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a test dependency
-        raise MissingDependencyError("jsonschema is not installed: pip install jsonschema") from None
-    validator = jsonschema.Draft202012Validator(schema())
+        if validator.is_valid(fastcheck.compact(doc, _profile())):
+            return
+    except fastcheck.Unsupported:
+        pass
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]

@@ -13,18 +13,21 @@ processes never see half a build.
 ``load`` runs ``mlexport-score -describe`` once (which validates the whole
 document); each ``predict`` writes the frame to a temporary CSV, scores the
 whole file in one ``mlexport-score`` process and reads its CSV back.
+``mlexport score`` uses one process per call instead (:mod:`.cli_stream`):
+``score_file`` hands a CSV file already in the command's input layout straight
+to it, ``predict_stream`` pipes chunks through it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,10 +37,12 @@ import pandas as pd
 
 from ..cache import work_dir
 from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..fastcsv import scorer_input_csv
 from ..jsonfmt import input_frame
 from ..jsonfmt.score import label_array
 from ..model import Column, Signature
 from ..outputs import Outputs
+from . import cli_stream
 
 GO_HINT = "Go is not installed (apt-get install golang-go)"
 COMMAND = "mlexport-score"
@@ -171,29 +176,6 @@ def _failure(r: subprocess.CompletedProcess[bytes], what: str) -> RuntimeFailure
 # --------------------------------------------------------------------------- scorer
 
 
-def _number_cells(arr: np.ndarray) -> list[str]:
-    """Exact text of float64 cells: shortest round-trip repr ('nan' / 'inf' read back as such)."""
-    with np.errstate(invalid="ignore"):
-        whole = np.isfinite(arr).all() and (arr == np.trunc(arr)).all() and (np.abs(arr) < 2.0**53).all()
-    if whole and not ((arr == 0) & np.signbit(arr)).any():  # integers: numpy formats them fast
-        return arr.astype(np.int64).astype(str).tolist()
-    return list(map(repr, arr.tolist()))
-
-
-def _quote(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
-
-
-def _string_cell(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, str):
-        return _quote(v)
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return _quote(str(int(v)))
-    return _quote(str(v))
-
-
 class GoScorer:
     def __init__(self, exe: Path, path: Path) -> None:
         self.exe = exe
@@ -228,37 +210,19 @@ class GoScorer:
 
     # -- input -------------------------------------------------------------------
 
-    def _csv(self, X: Any) -> tuple[str, int]:
+    def _csv(self, X: Any, header: bool = True) -> tuple[bytes, int]:
+        """The used input columns as CSV (shortest round-trip numbers, missing = empty field)."""
         X = input_frame(X, self.inputs)
-        n = len(X)
-        header: list[str] = []
-        cols: list[list[str]] = []
-        for name, kind, used in self.inputs:
-            if not used:
-                continue
-            s = X[name]
-            header.append(_quote(name))
-            if kind == "number":
-                try:
-                    arr = np.asarray(s.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-                except (TypeError, ValueError):
-                    raise BadInputError(f"column '{name}' must be numeric. Got dtype {s.dtype} instead.") from None
-                cols.append(_number_cells(arr))
-            else:
-                cols.append([_string_cell(v) for v in s.to_numpy(dtype=object)])
-        if not cols:  # no column is read: one placeholder keeps the row count
-            header, cols = ['"_"'], [[""] * n]
-        lines = [",".join(header)]
-        if len(cols) == 1:
-            lines.extend(cols[0])
-        else:
-            lines.extend(",".join(row) for row in zip(*cols))
-        return "\n".join(lines) + "\n", n
+        return scorer_input_csv(X, self.inputs, used_only=True, header=header), len(X)
 
     # -- output ------------------------------------------------------------------
 
     def _read(self, path: str, n: int) -> Outputs:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False)
+        return self._outputs(frame, n)
+
+    def _outputs(self, frame: pd.DataFrame, n: int) -> Outputs:
+        """Outputs from the command's CSV output read as text (``frame``), ``n`` rows expected."""
         if list(frame.columns) != self.columns or len(frame) != n:
             raise RuntimeFailure(f"json-go: {COMMAND} wrote columns {list(frame.columns)} and {len(frame)} rows; "
                                  f"expected {self.columns} and {n} rows")
@@ -295,7 +259,7 @@ class GoScorer:
         fd, in_path = tempfile.mkstemp(suffix=".csv", dir=self._tmp)
         out_path = in_path[:-4] + ".out.csv"
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(text)
             try:
                 r = subprocess.run([str(self.exe), str(self.path), in_path, out_path], capture_output=True,
@@ -311,6 +275,26 @@ class GoScorer:
                     os.unlink(p)
                 except OSError:
                     pass
+
+    def score_file(self, data: Path) -> Iterator[Outputs] | None:
+        """Outputs for a whole CSV file read by the command itself (one process, chunked
+        output), or None when the file is not in its input layout: a model fitted on an
+        array (columns by position) or with a string column (missing-value spellings
+        are mlexport's). May raise :class:`.cli_stream.InputRejected`: read it then."""
+        if self._tmp is None:
+            raise RuntimeFailure("json-go: scorer is closed")
+        if Path(data).suffix.lower() != ".csv" or not self.signature.named or \
+                any(kind != "number" for _n, kind, used in self.inputs if used):
+            return None
+        return cli_stream.stream_file([str(self.exe), str(self.path)], Path(data), self._outputs, "json-go")
+
+    def predict_stream(self, chunks: Iterable[Any]) -> Iterator[Outputs]:
+        """``predict`` of each chunk, in order, from one process fed through a pipe."""
+        if self._tmp is None:
+            raise RuntimeFailure("json-go: scorer is closed")
+        return cli_stream.stream_frames([str(self.exe), str(self.path)], chunks,
+                                        lambda X, header: self._csv(X, header)[0], self._outputs, self.predict,
+                                        "json-go")
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -4,6 +4,9 @@ The scorer (``scorers/jvm/MlexportJsonScorer.java``) is what a JVM service
 vendors; this runtime runs exactly that class, as a separate ``java`` process
 (no JPype, no shared JVM): ``predict`` writes the frame to a temporary CSV,
 runs one JVM over the whole batch and reads the CSV it writes back.
+``mlexport score`` uses one JVM per call instead (:mod:`.cli_stream`):
+``score_file`` hands a CSV file already in the scorer's input layout straight
+to it, ``predict_stream`` pipes chunks through it.
 
 * Needs ``java`` and ``javac`` (Java 11+; ``JAVA_HOME`` first, else ``PATH``)
   and a Gson jar: ``$MLEXPORT_GSON_JAR``, else ``/usr/share/java/gson.jar``
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import shlex
@@ -32,6 +34,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,9 +44,11 @@ import pandas as pd
 
 from ..cache import cache_root, work_dir
 from ..errors import BadInputError, MissingDependencyError, RuntimeFailure
+from ..fastcsv import scorer_input_csv
 from ..jsonfmt import input_frame
 from ..model import Column, Signature
 from ..outputs import Outputs
+from . import cli_stream
 
 NAME = "json-java"
 MAIN_CLASS = "dev.mlexport.MlexportJsonScorer"
@@ -179,49 +184,19 @@ def _run(args: list[str], what: str, quick: bool = False) -> subprocess.Complete
 # --------------------------------------------------------------------------- CSV in / out
 
 
-def _number_column(s: pd.Series, name: str) -> list[str]:
-    try:
-        arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise BadInputError(f"column '{name}' must be numeric. Got dtype {s.dtype} instead.") from None
-    # repr(): the shortest text that reads back to the same double; NaN -> empty field (missing)
-    return ["" if v != v else repr(v) for v in arr.tolist()]
-
-
-def _quote(v: str) -> str:
-    return '"' + v.replace('"', '""') + '"'
-
-
-def _string_cell(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, np.floating) and np.isnan(v):
-        return ""
-    if isinstance(v, str):
-        return _quote(v)  # always quoted: a quoted "" is the empty string, an empty field is missing
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return _quote(str(int(v)))
-    return _quote(str(v))
+def input_csv(X: pd.DataFrame, inputs: list[tuple[str, str, bool]], header: bool = True) -> bytes:
+    """``X`` as the scorer's input CSV: every input column (unused ones empty), numbers as the
+    shortest text that reads back to the same double, strings always quoted (a quoted "" is the
+    empty string), a missing value as an unquoted empty field."""
+    return scorer_input_csv(X, inputs, used_only=False, header=header)
 
 
 def write_csv(X: pd.DataFrame, inputs: list[tuple[str, str, bool]], path: Path) -> None:
-    n = len(X)
-    cols: list[list[str]] = []
-    header = []
-    for name, kind, used in inputs:
-        header.append(_quote(name))
-        if not used or name not in X.columns:
-            cols.append([""] * n)
-        elif kind == "number":
-            cols.append(_number_column(X[name], name))
-        else:
-            cols.append([_string_cell(v) for v in X[name].to_numpy(dtype=object)])
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(",".join(header) + "\n")
-        if cols:
-            f.writelines(",".join(row) + "\n" for row in zip(*cols))
-        else:  # pragma: no cover - documents always have inputs
-            f.writelines("\n" for _ in range(n))
+    Path(path).write_bytes(input_csv(X, inputs))
+
+
+def _clean(msg: str) -> str:
+    return "scoring failed: " + re.sub(r"^mlexport-json: ", "", msg)
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -318,6 +293,28 @@ class JsonJavaScorer:
             return Outputs(label=labels_all[idx], proba=rest, classes=self.classes)
         # no probabilities: the raw scores are the decision values (SPEC 8.1)
         return Outputs(label=labels_all[idx], classes=self.classes, decision=rest[:, 0] if want == 1 else rest)
+
+    def _command(self) -> list[str]:
+        if self._tmp is None:
+            raise RuntimeFailure(f"{NAME}: scorer is closed")
+        return [*java_command(), str(self.artifact.absolute())]
+
+    def score_file(self, data: Path) -> Iterator[Outputs] | None:
+        """Outputs for a whole CSV file read by the Java scorer itself (one JVM, chunked
+        output), or None when the file is not in its input layout: a model fitted on an
+        array (columns by position) or with a string column (missing-value spellings
+        are mlexport's). May raise :class:`.cli_stream.InputRejected`: read it then."""
+        cmd = self._command()
+        if Path(data).suffix.lower() != ".csv" or not self.signature.named or \
+                any(kind != "number" for _n, kind, used in self.inputs if used):
+            return None
+        return cli_stream.stream_file(cmd, Path(data), lambda frame, _n: self._outputs(frame), NAME, _clean)
+
+    def predict_stream(self, chunks: Iterable[Any]) -> Iterator[Outputs]:
+        """``predict`` of each chunk, in order, from one JVM fed through a pipe."""
+        return cli_stream.stream_frames(self._command(), (self._columns(X) for X in chunks),
+                                        lambda X, header: input_csv(X, self.inputs, header),
+                                        lambda frame, _n: self._outputs(frame), self.predict, NAME, _clean)
 
     def close(self) -> None:
         if self._tmp is not None:
