@@ -9,9 +9,9 @@ JPype, in-process, with one classpath made of
   360 days after its build). mlexport calls the conversion classes directly,
   so nothing ever leaves the machine;
 * the jars shipped in the installed ``jpmml_evaluator`` package (JPMML-Evaluator);
-* mlexport's own helper classes (``runtimes/scorers/PmmlBatchScorer.java``),
-  compiled once with ``javac`` into a cache directory keyed by a hash of the
-  source (see :func:`helper_classes`).
+* mlexport's own helper classes (``runtimes/scorers/PmmlBatchScorer.java``,
+  ``PmmlFileWriter.java``), compiled once with ``javac`` into a cache directory
+  keyed by a hash of the sources (see :func:`helper_classes`).
 
 Both packages ship some of the same libraries. :func:`resolve_jars` keeps one
 jar per Maven artifact (``groupId:artifactId`` from the jar's
@@ -57,7 +57,7 @@ MIN_JAVA = 11
 EXCLUDED_ARTIFACTS = frozenset({"org.jpmml:telemetry-client", "com.sklearn2pmml:sklearn2pmml"})
 
 # Helper sources (package data) compiled into the JVM's classpath.
-HELPER_SOURCES = ("PmmlBatchScorer.java",)
+HELPER_SOURCES = ("PmmlBatchScorer.java", "PmmlFileWriter.java")
 HELPER_PACKAGE = "mlexport.pmml"
 
 _lock = threading.RLock()
@@ -364,7 +364,9 @@ def helper_classes() -> Path:
 
 
 def _jvm_options() -> list[str]:
-    opts = ["-Djava.awt.headless=true", "-Dfile.encoding=UTF-8"]
+    # JPype calls System.gc() after a Python garbage collection that saw Python's heap
+    # grow: run that as a concurrent cycle rather than a stop-the-world full collection
+    opts = ["-Djava.awt.headless=true", "-Dfile.encoding=UTF-8", "-XX:+ExplicitGCInvokesConcurrent"]
     extra = os.environ.get("MLEXPORT_JAVA_OPTS")
     if extra:
         opts += shlex.split(extra)
