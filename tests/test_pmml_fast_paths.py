@@ -83,6 +83,28 @@ def _outputs(artifact: Path, X: pd.DataFrame, monkeypatch, mode: str):
         scorer.close()
 
 
+# --------------------------------------------------------------------------- JVM
+
+
+def test_python_collections_no_longer_force_full_java_collections(java):
+    import gc
+
+    import _jpype
+
+    assert _jpype._collect not in gc.callbacks
+    Beans = jvm.jclass("java.lang.management.ManagementFactory")
+
+    def collections() -> int:
+        return sum(int(b.getCollectionCount()) for b in Beans.getGarbageCollectorMXBeans())
+
+    before = collections()
+    grown = [bytes(100) + bytes([i % 256]) for i in range(300_000)]  # Python's heap grows (small blocks)...
+    for _ in range(5):
+        gc.collect()  # ...and Python collects: JPype's hook would now ask Java for System.gc()
+    del grown
+    assert collections() == before
+
+
 # --------------------------------------------------------------------------- converter pickle
 
 

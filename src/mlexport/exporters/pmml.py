@@ -26,7 +26,7 @@ vendor over the network and refuses to run 360 days after its build. Instead:
    back than a joblib pickle) and JPMML-SkLearn's own classes
    (``SkLearnUnpickler`` -> ``EncodableUtil`` -> ``MetroJAXBSerializer``, what
    ``com.sklearn2pmml.Main`` runs) convert it in the process's JVM
-   (:mod:`mlexport.jvm`); Python's garbage collector is paused meanwhile;
+   (:mod:`mlexport.jvm`);
 5. the document is serialized, each function placeholder is replaced by its
    exact DerivedFields (:func:`.pmml_expr.splice`), and its ``value="INF"``
    split thresholds are written as the largest finite double
@@ -969,24 +969,7 @@ class PmmlExporter:
         ]
 
     def export(self, model: LoadedModel, out: Path, sample: pd.DataFrame | None = None) -> dict[str, Any]:
-        """Convert ``model`` to PMML at ``out``; return manifest facts.
-
-        Python's cyclic garbage collector is paused meanwhile: each of its passes
-        ends in JPype's hook, which calls Java's ``System.gc()`` whenever Python's
-        heap has grown, and copying, pickling and converting a large forest grows
-        it; that was two or three full Java collections (0.1 to 0.9 s each) per
-        500-tree export."""
-        import gc
-
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            return self._export(model, out, sample)
-        finally:
-            if paused:
-                gc.enable()
-
-    def _export(self, model: LoadedModel, out: Path, sample: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Convert ``model`` to PMML at ``out``; return manifest facts."""
         import jpype
 
         from .. import jvm

@@ -11,9 +11,9 @@ wrote it fails at load time.
 Tree models are transpiled for large jobs. JPMML-Evaluator interprets a forest
 by walking its PMML objects for every row (~1.5 us of CPU per tree and row);
 JPMML-Transpiler (in the same jars) translates the file into Java, compiled in
-memory. On a 100-tree forest and 50,000 rows its code scores in 1.9 s instead
-of 3.8 s once the JIT is warm, and in 4.2 s instead of 8 to 10 s in a fresh
-process; it loads from its jar in 0.07 s instead of parsing XML (0.6 s).
+memory. On a 100-tree forest and 50,000 rows its code scores in 1.1 s instead
+of 2.4 s once the JIT is warm, and in 3.0 s instead of 6 to 7 s in a fresh
+process; it loads from its jar in 0.06 s instead of parsing XML (0.6 s).
 Compiling that forest takes 4 to 9 s of javac, more than one 50,000-row chunk
 saves, so a scorer transpiles only once it has been handed
 :data:`TRANSPILE_MIN_ROWS` rows in all (``mlexport score`` on a file of more
