@@ -134,6 +134,38 @@ def test_mixed_verification_rows_reach_the_converter_in_order(java, tmp_path, ca
     _outputs(out, X, monkeypatch, "0")  # loading replays the embedded rows: transposed rows would fail
 
 
+# --------------------------------------------------------------------------- loading
+
+
+def _verification_table(builder) -> dict:
+    content = jvm.jclass("org.jpmml.evaluator.InlineTableUtil").getContent(
+        builder.getModel().getModelVerification().getInlineTable()
+    )
+    return {(int(c.getRowKey()), str(c.getColumnKey())): str(c.getValue()) for c in content.cellSet()}
+
+
+def test_loader_reads_verification_cells_as_the_stock_builder_does(java, forest):
+    """PmmlLoader takes the cells out of JAXB's hands (no DOM per cell) and puts them back:
+    JPMML-Evaluator sees the same table, row by row and column by column."""
+    _, artifact, _ = forest
+    File = jvm.jclass("java.io.File")
+    ours = _verification_table(jvm.helper_class("PmmlLoader").load(File(str(artifact))))
+    stock = _verification_table(jvm.jclass("org.jpmml.evaluator.LoadingModelEvaluatorBuilder")().load(File(str(artifact))))
+    assert len(ours) > 400 * 6  # 6 inputs (absent where missing) and 2 probabilities per row
+    assert ours == stock
+
+
+def test_a_changed_verification_cell_is_refused_at_load(java, forest, tmp_path):
+    _, artifact, _ = forest
+    text = artifact.read_text()
+    at = text.index("<data:probability_1>") + len("<data:probability_1>")
+    bad = tmp_path / "bad.pmml"
+    bad.write_text(text[:at] + "0.4242" + text[text.index("<", at):])
+    with pytest.raises(Exception, match="verification rows do not score"):
+        jpmml.RUNTIME.load(bad)
+    jpmml.RUNTIME.load(bad, verify=False).close()  # the file itself is fine
+
+
 # --------------------------------------------------------------------------- streamed writing
 
 

@@ -107,9 +107,7 @@ public final class PmmlBatchScorer {
 	}
 
 	public PmmlBatchScorer(String path, boolean verify) throws Exception {
-		this(new LoadingModelEvaluatorBuilder()
-			.load(new File(path))
-			.build(), verify);
+		this(PmmlLoader.load(new File(path)).build(), verify);
 	}
 
 	private PmmlBatchScorer(Evaluator evaluator, boolean verify){
@@ -168,8 +166,7 @@ public final class PmmlBatchScorer {
 	 * are kept out of stdout and stderr; a failed compilation throws with them in its message.
 	 */
 	public static void transpile(String path, String jarPath, String className) throws Exception {
-		LoadingModelEvaluatorBuilder builder = new LoadingModelEvaluatorBuilder()
-			.load(new File(path));
+		LoadingModelEvaluatorBuilder builder = PmmlLoader.load(new File(path));
 
 		PMML pmml = builder.getPMML();
 		ModelVerification verification = builder.getModel().getModelVerification();
