@@ -10,7 +10,7 @@ JPype, in-process, with one classpath made of
   so nothing ever leaves the machine;
 * the jars shipped in the installed ``jpmml_evaluator`` package (JPMML-Evaluator);
 * mlexport's own helper classes (``runtimes/scorers/PmmlBatchScorer.java``,
-  ``PmmlFileWriter.java``, ``PmmlLoader.java``), compiled once with ``javac`` into a cache directory
+  ``PmmlFileWriter.java``, ``PmmlLoader.java``, ``PmmlTreeWriter.java``), compiled once with ``javac`` into a cache directory
   keyed by a hash of the sources (see :func:`helper_classes`).
 
 Both packages ship some of the same libraries. :func:`resolve_jars` keeps one
@@ -57,7 +57,7 @@ MIN_JAVA = 11
 EXCLUDED_ARTIFACTS = frozenset({"org.jpmml:telemetry-client", "com.sklearn2pmml:sklearn2pmml"})
 
 # Helper sources (package data) compiled into the JVM's classpath.
-HELPER_SOURCES = ("PmmlBatchScorer.java", "PmmlFileWriter.java", "PmmlLoader.java")
+HELPER_SOURCES = ("PmmlBatchScorer.java", "PmmlFileWriter.java", "PmmlLoader.java", "PmmlTreeWriter.java")
 HELPER_PACKAGE = "mlexport.pmml"
 
 _lock = threading.RLock()

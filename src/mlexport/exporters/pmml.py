@@ -969,10 +969,35 @@ class PmmlExporter:
         ]
 
     def export(self, model: LoadedModel, out: Path, sample: pd.DataFrame | None = None) -> dict[str, Any]:
-        """Convert ``model`` to PMML at ``out``; return manifest facts."""
+        """Convert ``model`` to PMML at ``out``; return manifest facts.
+
+        A large forest's trees are written by mlexport (:mod:`.pmml_trees`) when its
+        template trees come out exactly as the converter writes them; otherwise, or with
+        ``MLEXPORT_PMML_TREE_WRITER=0``, the converter writes every tree."""
+        import os
+
+        from . import pmml_trees
+
+        started = time.perf_counter()
+        fplan = None
+        if os.environ.get(TREE_WRITER_ENV, "").strip().lower() not in ("0", "no", "off", "false"):
+            fplan = pmml_trees.plan(model.estimator)
+        if fplan is not None:
+            try:
+                return self._export(model, out, sample, fplan, started)
+            except _WriterDeclined as e:
+                declined = str(e)
+            facts = self._export(model, out, sample, None, started)
+            facts["tree_writer"] = f"JPMML-SkLearn (mlexport's tree writer declined: {declined})"
+            return facts
+        return self._export(model, out, sample, None, started)
+
+    def _export(self, model: LoadedModel, out: Path, sample: pd.DataFrame | None, fplan: Any,
+                started: float) -> dict[str, Any]:
         import jpype
 
         from .. import jvm
+        from . import pmml_trees
 
         vers = check_versions()
         jvm.start()
@@ -980,8 +1005,11 @@ class PmmlExporter:
         from sklearn2pmml import _escape
         from sklearn2pmml.pipeline import PMMLPipeline
 
-        started = time.perf_counter()
-        est = copy.deepcopy(model.estimator)
+        if fplan is not None:
+            est = pmml_trees.template_copy(model.estimator, fplan)
+            stub_forest = pmml_trees.forest_of(est, fplan)
+        else:
+            est = copy.deepcopy(model.estimator)
         _drop_passthrough(est)
         est, splices, stand_ins = _substitute(est)  # plug-ins and translated functions
         _tag_paths(est)
@@ -1030,7 +1058,10 @@ class PmmlExporter:
             Extension().setName(SIGNATURE_EXTENSION).setValue(json.dumps(model.signature.to_dict()))
         )
 
-        portable_splits, spliced = self._write(pmml, Path(out), jpype, splices)
+        trees = None
+        if fplan is not None:
+            trees = (fplan, pmml_trees.java_forest(fplan, pmml_trees.default_child(stub_forest)))
+        portable_splits, spliced = self._write(pmml, Path(out), jpype, splices, trees)
         seconds = time.perf_counter() - started
         iface = read_interface(out)
         facts: dict[str, Any] = {
@@ -1050,6 +1081,9 @@ class PmmlExporter:
             "translated_functions": [{"field": s.base, "columns": len(s.columns)} for s in splices],
             "translated_fields": spliced,
             "conversion_seconds": round(seconds, 4),
+            "tree_writer": f"mlexport ({fplan.trees} trees; JPMML-SkLearn converted {len(fplan.template)} as the template)"
+            if fplan is not None
+            else "JPMML-SkLearn",
             "licenses": {"JPMML-SkLearn": "AGPL-3.0", "sklearn2pmml": "AGPL-3.0", "JPMML-Evaluator": "AGPL-3.0"},
         }
         if notes:
@@ -1073,31 +1107,61 @@ class PmmlExporter:
         except jpype.JException as e:
             raise _conversion_error(e, model, steps) from None
 
-    def _write(self, pmml: Any, out: Path, jpype: Any, splices: list[Any] | None = None) -> tuple[int, int]:
-        """Serialize to ``out``, splicing in translated functions (:func:`pmml_expr.splice`);
+    def _write(self, pmml: Any, out: Path, jpype: Any, splices: list[Any] | None = None,
+               trees: tuple[Any, Any] | None = None) -> tuple[int, int]:
+        """Serialize to ``out``, splicing in translated functions (:func:`pmml_expr.splice`)
+        or writing a forest's trees (``trees``: plan and Java arrays, :mod:`.pmml_trees`);
         return how many infinite thresholds were made portable and how many fields spliced."""
         from .. import jvm
         from . import pmml_expr
 
+        if trees is not None:
+            # the template document is small: splice it here, the trees' thresholds are made portable on the way out
+            data, spliced = pmml_expr.splice(self._serialize(pmml, jpype), splices or [])
+            return self._write_trees(data, out, jpype, *trees), spliced
         if not splices:
             streamed = self._stream(pmml, out, jpype)
             if streamed is not None:
                 return streamed, 0
-        Serializer = jvm.jclass("org.jpmml.model.metro.MetroJAXBSerializer")
-        Bytes = jvm.jclass("java.io.ByteArrayOutputStream")
-        try:
-            stream = Bytes(1 << 16)
-            Serializer().serializePretty(pmml, stream)
-            data = bytes(stream.toByteArray())
-        except jpype.JException as e:
-            raise ExportError(f"pmml: could not serialize the PMML document: {jvm.java_message(e)}") from None
-        data, spliced = pmml_expr.splice(data, splices or [])
+        data, spliced = pmml_expr.splice(self._serialize(pmml, jpype), splices or [])
         data, fixed = portable_infinity(data)
         try:
             Path(out).write_bytes(data)
         except OSError as e:
             raise ExportError(f"pmml: could not write {out}: {e.strerror or e}") from None
         return fixed, spliced
+
+    def _serialize(self, pmml: Any, jpype: Any) -> bytes:
+        from .. import jvm
+
+        Serializer = jvm.jclass("org.jpmml.model.metro.MetroJAXBSerializer")
+        Bytes = jvm.jclass("java.io.ByteArrayOutputStream")
+        try:
+            stream = Bytes(1 << 16)
+            Serializer().serializePretty(pmml, stream)
+            return bytes(stream.toByteArray())
+        except jpype.JException as e:
+            raise ExportError(f"pmml: could not serialize the PMML document: {jvm.java_message(e)}") from None
+
+    def _write_trees(self, document: bytes, out: Path, jpype: Any, fplan: Any, forest: Any) -> int:
+        """``PmmlTreeWriter``: the converted template document with all the forest's trees;
+        raises :class:`_WriterDeclined` when a template tree does not come out as converted."""
+        from .. import jvm
+
+        try:
+            Writer = jvm.helper_class("PmmlTreeWriter")
+        except (MissingDependencyError, TypeError):
+            raise _WriterDeclined("mlexport's Java helpers are not compiled (no javac)") from None
+        try:
+            result = Writer.write(jpype.JString(document.decode("utf-8")), str(out), forest,
+                                  jpype.JArray(jpype.JInt)(list(fplan.template)), int(fplan.forest.n_features_in_))
+        except jvm.jclass("java.io.IOException") as e:
+            raise ExportError(f"pmml: could not write {out}: {jvm.java_message(e)}") from None
+        except jpype.JException as e:
+            raise _WriterDeclined(jvm.java_message(e)) from None
+        if not bool(result.written):
+            raise _WriterDeclined(str(result.reason))
+        return int(result.portableSplits)
 
     def _stream(self, pmml: Any, out: Path, jpype: Any) -> int | None:
         """Marshal straight into ``out`` from Java, making infinite splits portable on the way
@@ -1115,6 +1179,13 @@ class PmmlExporter:
             raise ExportError(f"pmml: could not write {out}: {jvm.java_message(e)}") from None
         except jpype.JException as e:
             raise ExportError(f"pmml: could not serialize the PMML document: {jvm.java_message(e)}") from None
+
+
+TREE_WRITER_ENV = "MLEXPORT_PMML_TREE_WRITER"
+
+
+class _WriterDeclined(Exception):
+    """mlexport's tree writer cannot reproduce the converter's trees: let the converter write them."""
 
 
 _INF_SPLIT = re.compile(rb'(operator="(?:lessOrEqual|greaterThan)" value=")INF(")')
