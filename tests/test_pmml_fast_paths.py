@@ -305,3 +305,199 @@ def test_decision_tree_with_missing_values_transpiles_exactly(java, tmp_path, ca
     assert now
     assert list(transpiled.label) == list(interpreted.label) == list(est.predict(X))
     np.testing.assert_array_equal(transpiled.proba, interpreted.proba)
+
+
+# --------------------------------------------------------------------------- loaded scorers, reused
+
+
+@pytest.fixture(scope="module")
+def linear(java, tmp_path_factory):
+    X, y = make_classification(n_samples=300, n_features=4, random_state=0)
+    X = _frame(X)
+    made = []
+    for c in (1.0, 0.01):  # two models over the same columns: different bytes, different scores
+        est = make_pipeline(StandardScaler(), LogisticRegression(C=c)).fit(X, y)
+        out = tmp_path_factory.mktemp("linear") / "linear.pmml"
+        get_exporter("pmml").export(from_estimator(est), out, X)
+        made.append((est, out))
+    return made, X
+
+
+def _load(artifact: Path, monkeypatch, mode: str, **kw):
+    monkeypatch.setenv(jpmml.TRANSPILE_ENV, mode)
+    return jpmml.RUNTIME.load(artifact, **kw)
+
+
+@pytest.mark.parametrize("mode", ["0", "1"])
+def test_a_later_load_of_the_same_bytes_reuses_the_loaded_scorer(forest, cache, monkeypatch, mode):
+    est, out, X = forest
+    jpmml.forget_loaded()
+    a = _load(out, monkeypatch, mode)
+    b = _load(out, monkeypatch, mode)
+    try:
+        assert a._entry is b._entry and a._entry.users == 2  # no reparse, no new class loader
+        assert a.transpiled == b.transpiled == (mode == "1")
+        first, again = a.predict(X), b.predict(X)
+    finally:
+        a.close()
+        b.close()
+    jpmml.forget_loaded()
+    fresh = _load(out, monkeypatch, mode)
+    try:
+        alone = fresh.predict(X)
+    finally:
+        fresh.close()
+    for got in (again, alone):
+        assert list(got.label) == list(first.label)
+        np.testing.assert_array_equal(got.proba, first.proba)
+    np.testing.assert_allclose(first.proba, est.predict_proba(X), rtol=RTOL, atol=ATOL)
+
+
+def test_closing_one_user_leaves_the_other_scoring(forest, cache, monkeypatch):
+    _est, out, X = forest
+    jpmml.forget_loaded()
+    a = _load(out, monkeypatch, "1")
+    b = _load(out, monkeypatch, "1")
+    shared = a._java
+    a.close()
+    try:
+        assert b.transpiled and bool(shared.isTranspiled())  # its class loader is still open
+        want = b.predict(X)
+    finally:
+        b.close()
+    assert bool(shared.isTranspiled())  # still cached: closing the last user does not close it
+    c = _load(out, monkeypatch, "1")
+    try:
+        assert c._java is shared
+        np.testing.assert_array_equal(c.predict(X).proba, want.proba)
+    finally:
+        c.close()
+    with pytest.raises(Exception, match="after close"):
+        a.predict(X)
+
+
+def test_options_set_by_one_user_do_not_reach_another(forest, cache, monkeypatch):
+    _est, out, X = forest
+    jpmml.forget_loaded()
+    a = _load(out, monkeypatch, "0")
+    b = _load(out, monkeypatch, "0")
+    try:
+        a._java.setProbabilities(False)
+        a._java.setParallel(False)
+        got = b.predict(X.iloc[:50])
+        assert got.proba is not None and got.proba.shape == (50, 2)
+    finally:
+        a.close()
+        b.close()
+        jpmml.forget_loaded()
+
+
+def test_two_users_of_one_scorer_can_score_at_once(forest, cache, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _est, out, X = forest
+    jpmml.forget_loaded()
+    a = _load(out, monkeypatch, "1")
+    b = _load(out, monkeypatch, "1")
+    try:
+        assert a._java is b._java
+        want = a.predict(X)
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda s: s.predict(X), [a, b, a, b]))
+    finally:
+        a.close()
+        b.close()
+    for g in got:
+        assert list(g.label) == list(want.label)
+        np.testing.assert_array_equal(g.proba, want.proba)
+
+
+def test_eviction_closes_a_scorer_once_nobody_uses_it(forest, linear, cache, monkeypatch):
+    _est, out, X = forest
+    ((_, other), _), Xl = linear
+    jpmml.forget_loaded()
+    monkeypatch.setattr(jpmml, "LOADED_KEEP", 1)
+    idle = _load(out, monkeypatch, "1")
+    java = idle._java
+    idle.close()
+    _load(other, monkeypatch, "0").close()  # takes the only place
+    assert not bool(java.isTranspiled())  # evicted and unused: closed (its class loader released)
+    busy = _load(out, monkeypatch, "1")
+    java = busy._java
+    try:
+        _load(other, monkeypatch, "0").close()  # evicts it while in use: not closed yet
+        assert bool(java.isTranspiled())
+        assert busy.predict(X.iloc[:50]).proba.shape == (50, 2)
+    finally:
+        busy.close()
+    assert not bool(java.isTranspiled())  # its last user closed it
+    jpmml.forget_loaded()
+
+
+def test_a_rewritten_file_is_not_served_from_the_loaded_scorer(linear, tmp_path, cache, monkeypatch):
+    ((first, a), (second, b)), X = linear
+    path = tmp_path / "model.pmml"
+    path.write_bytes(a.read_bytes())
+    s = _load(path, monkeypatch, "0")
+    try:
+        np.testing.assert_allclose(s.predict(X).proba, first.predict_proba(X), rtol=RTOL, atol=ATOL)
+    finally:
+        s.close()
+    path.write_bytes(b.read_bytes())
+    s = _load(path, monkeypatch, "0")
+    try:
+        np.testing.assert_allclose(s.predict(X).proba, second.predict_proba(X), rtol=RTOL, atol=ATOL)
+    finally:
+        s.close()
+    assert np.abs(first.predict_proba(X) - second.predict_proba(X)).max() > 1e-3
+
+
+def test_a_scorer_loaded_without_verification_does_not_serve_a_load_with_it(java, forest, tmp_path, monkeypatch):
+    _, artifact, X = forest
+    text = artifact.read_text()
+    at = text.index("<data:probability_1>") + len("<data:probability_1>")
+    bad = tmp_path / "bad.pmml"
+    bad.write_text(text[:at] + "0.4242" + text[text.index("<", at):])
+    unverified = _load(bad, monkeypatch, "0", verify=False)
+    try:
+        with pytest.raises(Exception, match="verification rows do not score"):
+            _load(bad, monkeypatch, "0")  # replayed, not served the unverified scorer
+    finally:
+        unverified.close()
+    verified = _load(artifact, monkeypatch, "0")
+    lax = _load(artifact, monkeypatch, "0", verify=False)
+    try:
+        assert lax._entry is verified._entry  # a verified scorer serves a load without verification
+    finally:
+        verified.close()
+        lax.close()
+
+
+def test_rows_add_up_across_loads_and_processes_before_transpiling(forest, cache, monkeypatch):
+    _est, out, X = forest
+    monkeypatch.setattr(jpmml, "TRANSPILE_MIN_ROWS", 100)
+    jpmml.forget_loaded()
+    first = _load(out, monkeypatch, "auto")
+    try:
+        first.predict(X.iloc[:60])
+        assert not first.transpiled
+    finally:
+        first.close()
+    (rows,) = cache.glob("*.rows")
+    assert rows.read_text() == "60"  # what a later process reads
+    jpmml.forget_loaded()  # as a new process would find it: nothing loaded, the count on disk
+    second = _load(out, monkeypatch, "auto")
+    try:
+        assert not second.transpiled
+        got = second.predict(X.iloc[:60])  # 120 rows in all: transpiled before this batch
+        assert second.transpiled
+        assert got.proba.shape == (60, 2)
+        compiled = second._entry
+    finally:
+        second.close()
+    assert list(cache.glob("*.jar")) and not rows.exists()
+    third = _load(out, monkeypatch, "auto")
+    try:
+        assert third.transpiled and third._entry is compiled  # the compiled form, already warm
+    finally:
+        third.close()

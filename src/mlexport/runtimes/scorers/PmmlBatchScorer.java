@@ -369,6 +369,15 @@ public final class PmmlBatchScorer {
 	 * @param str column-major strings: str[c * n + r]; null = missing
 	 */
 	public Batch score(String[] numNames, double[] num, String[] strNames, String[] str, int n){
+		return score(numNames, num, strNames, str, n, this.probabilities, this.parallel);
+	}
+
+	/**
+	 * Scores n rows with this call's options, whatever the setters say: what a scorer shared by
+	 * several users (mlexport keeps loaded scorers for reuse) calls, so that no user's options
+	 * reach another's batch. Calls may run concurrently: all per-call state is local.
+	 */
+	public Batch score(String[] numNames, double[] num, String[] strNames, String[] str, int n, boolean probabilities, boolean parallel){
 		int numCols = (numNames != null) ? numNames.length : 0;
 		int strCols = (strNames != null) ? strNames.length : 0;
 
@@ -379,7 +388,7 @@ public final class PmmlBatchScorer {
 			integral[c] = (dataType == DataType.INTEGER);
 		}
 
-		int width = this.classification ? ((this.probabilities && hasProbabilities()) ? this.categories.size() : 0) : 1;
+		int width = this.classification ? ((probabilities && hasProbabilities()) ? this.categories.size() : 0) : 1;
 		int[] labels = this.classification ? new int[n] : null;
 		double[] values = new double[n * width];
 
@@ -388,7 +397,7 @@ public final class PmmlBatchScorer {
 
 		int chunks = Math.max(1, (n + this.chunkRows - 1) / this.chunkRows);
 		IntStream stream = IntStream.range(0, chunks);
-		if(this.parallel && chunks > 1){
+		if(parallel && chunks > 1){
 			stream = stream.parallel();
 		}
 
