@@ -17,13 +17,13 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlexport import jvm
-from mlexport.exporters import get_exporter
+from mlexport.exporters import get_exporter, pmml_trees
 from mlexport.exporters import pmml as pmml_mod
-from mlexport.exporters import pmml_trees
 from mlexport.model import from_estimator
 
 
@@ -133,16 +133,32 @@ def test_a_scaled_pipeline_learns_the_derived_field_names(tmp_path, monkeypatch)
     assert a == b
 
 
-def test_one_hot_features_are_declined_and_converted_whole(tmp_path, monkeypatch):
+def test_one_hot_features_split_as_category_tests(tmp_path, monkeypatch):
+    """One-hot columns reach the converter as binary features: field == category first."""
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"city": rng.choice(["a", "b", "c"], 400), "x": rng.normal(size=400)})
-    y = ((X["city"] == "b") ^ (X["x"] > 0)).astype(int)
-    pipe = Pipeline([
-        ("pre", ColumnTransformer([("oh", OneHotEncoder(), ["city"])], remainder="passthrough")),
-        ("rf", RandomForestClassifier(n_estimators=12, max_depth=4, random_state=0)),
-    ]).fit(X, y)
+    X = pd.DataFrame({"city": rng.choice(["a", "b & c", "d"], 400), "x": rng.normal(size=400),
+                      "n": rng.choice([1.0, 2.0, 3.0], 400)})
+    y = ((X["city"] == "b & c") ^ (X["x"] > 0)).astype(int) + (X["n"] == 2).astype(int)
+    for est in (RandomForestClassifier(n_estimators=12, max_depth=4, random_state=0),
+                RandomForestRegressor(n_estimators=12, max_depth=4, random_state=0)):
+        pipe = Pipeline([
+            ("pre", ColumnTransformer([("oh", OneHotEncoder(), ["city", "n"])], remainder="passthrough")),
+            ("rf", est),
+        ]).fit(X, y)
+        ours, _, a, b = _both(pipe, X, tmp_path, monkeypatch)
+        assert ours["tree_writer"].startswith("mlexport ("), ours["tree_writer"]
+        assert a == b
+
+
+def test_splits_the_writer_does_not_know_are_declined_and_converted_whole(tmp_path, monkeypatch):
+    """Missing-value indicator columns split as isMissing tests, which the writer leaves to the converter."""
+    X, _ = _classification()
+    X = pd.DataFrame(_gaps(X.to_numpy(), rate=0.3), columns=X.columns)
+    y = X["c0"].isna().astype(int).to_numpy()
+    pipe = make_pipeline(SimpleImputer(add_indicator=True), RandomForestClassifier(n_estimators=12, max_depth=3, random_state=0))
+    pipe.fit(X, y)
     ours, _, a, b = _both(pipe, X, tmp_path, monkeypatch)
-    assert ours["tree_writer"].startswith("JPMML-SkLearn (mlexport's tree writer declined: template tree")
+    assert ours["tree_writer"].startswith("JPMML-SkLearn (mlexport's tree writer declined: template tree"), ours["tree_writer"]
     assert a == b
 
 

@@ -1112,7 +1112,6 @@ class PmmlExporter:
         """Serialize to ``out``, splicing in translated functions (:func:`pmml_expr.splice`)
         or writing a forest's trees (``trees``: plan and Java arrays, :mod:`.pmml_trees`);
         return how many infinite thresholds were made portable and how many fields spliced."""
-        from .. import jvm
         from . import pmml_expr
 
         if trees is not None:

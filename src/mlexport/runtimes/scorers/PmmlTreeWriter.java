@@ -38,6 +38,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 
 import com.google.common.math.DoubleMath;
 import org.dmg.pmml.adapters.NumberAdapter;
@@ -49,10 +51,20 @@ public final class PmmlTreeWriter {
 
 	private static final NumberAdapter NUMBERS = new NumberAdapter();
 
-	/** Placeholder delimiters (never in XML text): a predicate's field, a mining field. */
+	/** Placeholder delimiters (never in XML text): a predicate's field, a tree's whole mining schema. */
 	private static final char MARK = '\u0000';
 
 	private static final char SCHEMA_MARK = '\u0001';
+
+	/**
+	 * Placeholder for the attributes of a Node start tag, not compared while learning: they
+	 * depend on which child comes first, which depends on what is being learned (a binary
+	 * feature's split puts its right child first). The split's predicate, on the next line,
+	 * then tells which kind of feature it is.
+	 */
+	private static final char NODE_MARK = '\u0002';
+
+	private static final String EQUAL = "\" operator=\"equal\" value=\"";
 
 	/** The trees of a forest, as scikit-learn's arrays, concatenated tree after tree. */
 	public static final class Forest {
@@ -109,8 +121,12 @@ public final class PmmlTreeWriter {
 	/** Field name (as escaped XML attribute text) per feature index, as split predicates name it; null while unknown. */
 	private final String[] names;
 
-	/** Per feature index, the field the tree's MiningSchema lists for it (the input field behind a derived one). */
-	private final String[] schemaNames;
+	/**
+	 * Per feature index, the category of a one-hot (binary) feature as escaped attribute text;
+	 * null for a continuous feature. The converter splits a binary feature as
+	 * field == category (the right child, first) and otherwise (the left child).
+	 */
+	private final String[] categories;
 
 	/** Class labels (as escaped XML attribute text), in the order of the value columns. */
 	private String[] labels = null;
@@ -120,7 +136,10 @@ public final class PmmlTreeWriter {
 	/** Whether infinite thresholds are written as {@link #LARGEST} (and counted) rather than as the converter's "INF". */
 	private boolean portable = false;
 
-	private int portableSplits = 0;
+	private final AtomicInteger portableSplits = new AtomicInteger();
+
+	/** Trees per parallel rendering task. */
+	private static final int BLOCK = 16;
 
 	private static final String LARGEST = "1.7976931348623157E308";
 
@@ -129,7 +148,7 @@ public final class PmmlTreeWriter {
 	private PmmlTreeWriter(Forest forest, int features){
 		this.forest = forest;
 		this.names = new String[features];
-		this.schemaNames = new String[features];
+		this.categories = new String[features];
 	}
 
 	/**
@@ -169,20 +188,30 @@ public final class PmmlTreeWriter {
 		try(OutputStream out = new BufferedOutputStream(new FileOutputStream(path), 1 << 16)){
 			out.write(writer.portable(head).getBytes(StandardCharsets.UTF_8));
 
-			StringBuilder sb = new StringBuilder(1 << 16);
+			// blocks of trees rendered in parallel, written in order
+			int trees = forest.trees();
+			int blocks = (trees + BLOCK - 1) / BLOCK;
 
-			for(int t = 0; t < forest.trees(); t++){
-				sb.setLength(0);
+			byte[][] rendered = IntStream.range(0, blocks).parallel()
+				.mapToObj(b -> {
+					StringBuilder sb = new StringBuilder(1 << 16);
 
-				writer.segment(sb, t, t + 1, indent, false);
+					for(int t = b * BLOCK; t < Math.min(trees, (b + 1) * BLOCK); t++){
+						writer.segment(sb, t, t + 1, indent, false);
+					}
 
-				out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+					return sb.toString().getBytes(StandardCharsets.UTF_8);
+				})
+				.toArray(byte[][]::new);
+
+			for(byte[] block : rendered){
+				out.write(block);
 			}
 
 			out.write(writer.portable(tail).getBytes(StandardCharsets.UTF_8));
 		}
 
-		return new Result(true, null, writer.portableSplits);
+		return new Result(true, null, writer.portableSplits.get());
 	}
 
 	static
@@ -234,13 +263,20 @@ public final class PmmlTreeWriter {
 		StringBuilder sb = new StringBuilder();
 
 		for(int k = 0; k < template.length; k++){
-			sb.setLength(0);
+			String mismatch;
 
-			segment(sb, template[k], k + 1, indent, true);
+			// each retry has learned that one more feature is binary: at most one per feature
+			int tries = 0;
+			do {
+				sb.setLength(0);
 
-			String mismatch = match(sb, segments.get(k));
+				segment(sb, template[k], k + 1, indent, true);
+
+				mismatch = match(sb, segments.get(k));
+			} while(mismatch == RETRY && ++tries <= this.names.length);
+
 			if(mismatch != null){
-				return "template tree " + template[k] + ": " + mismatch;
+				return "template tree " + template[k] + ": " + (mismatch == RETRY ? "too many binary features" : mismatch);
 			}
 		}
 
@@ -258,48 +294,104 @@ public final class PmmlTreeWriter {
 		return null;
 	}
 
-	/** Reads the names at the placeholders of ours (MARK index MARK, SCHEMA_MARK index SCHEMA_MARK) off the converter's text; null when the rest is equal. */
+	/** What {@link #match} returns when it has just learned that a feature is binary: render the tree again. */
+	private static final String RETRY = new String("retry");
+
+	/**
+	 * Reads the field names at the predicate placeholders of ours (MARK feature MARK) off the
+	 * converter's text, and skips the converter's mining schema at SCHEMA_MARK; null when the
+	 * rest is equal. A split rendered as continuous where the converter wrote field == category
+	 * makes that feature binary ({@link #RETRY}).
+	 */
 	private String match(CharSequence ours, String theirs){
 		int i = 0;
 		int j = 0;
+		int previous = -1; // the feature whose field name ours has just placed
 
 		while(true){
 			int mark = nextMark(ours, i);
 			int literal = (mark < 0 ? ours.length() : mark) - i;
 
 			if(!regionEquals(ours, i, theirs, j, literal)){
+
+				if(previous >= 0 && this.categories[previous] == null && theirs.startsWith(EQUAL, j)){
+					int from = j + EQUAL.length();
+					int quote = theirs.indexOf('"', from);
+
+					if(quote > from){
+						this.categories[previous] = theirs.substring(from, quote);
+
+						return RETRY;
+					}
+				}
+
 				return "differs from the converter's at line " + (lineOf(theirs, j + mismatchAt(ours, i, theirs, j, literal)) + 1);
 			}
 
 			i += literal;
 			j += literal;
+			previous = -1;
 
 			if(mark < 0){
 				return (j == theirs.length()) ? null : "the converter's tree is longer";
 			}
 
 			char kind = ours.charAt(mark);
-			int end = indexOf(ours, kind, mark + 1);
-			int feature = Integer.parseInt(ours.subSequence(mark + 1, end).toString());
+
+			if(kind == SCHEMA_MARK){
+				int close = theirs.indexOf("</MiningSchema>\n", j);
+				int empty = theirs.indexOf("<MiningSchema/>\n", j);
+				int next = theirs.indexOf('\n', j);
+
+				if(empty >= 0 && empty < next){
+					j = empty + "<MiningSchema/>\n".length();
+				} else
+
+				if(close >= 0){
+					j = close + "</MiningSchema>\n".length();
+				} else
+
+				{
+					return "the converter's tree has no mining schema";
+				}
+
+				i = mark + 1;
+
+				continue;
+			}
+
+			if(kind == NODE_MARK){
+				int gt = theirs.indexOf('>', j);
+				if(gt < 0){
+					return "unexpected end of the converter's tree";
+				}
+
+				i = mark + 1;
+				j = gt;
+
+				continue;
+			}
 
 			int quote = theirs.indexOf('"', j);
 			if(quote < 0){
 				return "unexpected end of the converter's tree";
 			}
 
-			String[] names = (kind == MARK) ? this.names : this.schemaNames;
+			int end = indexOf(ours, kind, mark + 1);
+			int feature = Integer.parseInt(ours.subSequence(mark + 1, end).toString());
 
 			String name = theirs.substring(j, quote);
-			if(names[feature] == null){
-				names[feature] = name;
+			if(this.names[feature] == null){
+				this.names[feature] = name;
 			} else
 
-			if(!names[feature].equals(name)){
-				return "feature " + feature + " is both " + names[feature] + " and " + name;
+			if(!this.names[feature].equals(name)){
+				return "feature " + feature + " is both " + this.names[feature] + " and " + name;
 			}
 
 			i = end + 1;
 			j = quote;
+			previous = feature;
 		}
 	}
 
@@ -309,7 +401,7 @@ public final class PmmlTreeWriter {
 		for(int i = from; i < text.length(); i++){
 			char c = text.charAt(i);
 
-			if(c == MARK || c == SCHEMA_MARK){
+			if(c == MARK || c == SCHEMA_MARK || c == NODE_MARK){
 				return i;
 			}
 		}
@@ -343,6 +435,11 @@ public final class PmmlTreeWriter {
 		boolean any = markUsed(base, 0, used);
 
 		String schema = indent + "\t\t";
+		if(marks){
+			// learning: the names are not known yet, the converter's mining schema is skipped
+			sb.append(schema).append(SCHEMA_MARK);
+		} else
+
 		if(!any){
 			sb.append(schema).append("<MiningSchema/>\n");
 		} else
@@ -350,20 +447,17 @@ public final class PmmlTreeWriter {
 		{
 			sb.append(schema).append("<MiningSchema>\n");
 
+			// the distinct fields of the tree's splits, in feature order (a categorical field splits as several binary features)
 			List<String> seen = new ArrayList<>();
 			for(int f = 0; f < used.length; f++){
 
-				if(!used[f]){
+				if(!used[f] || seen.contains(this.names[f])){
 					continue;
 				}
 
-				String name = marks ? (SCHEMA_MARK + Integer.toString(f) + SCHEMA_MARK) : this.schemaNames[f];
-				if(seen.contains(name)){
-					continue;
-				}
-				seen.add(name);
+				seen.add(this.names[f]);
 
-				sb.append(schema).append("\t<MiningField name=\"").append(name).append("\"/>\n");
+				sb.append(schema).append("\t<MiningField name=\"").append(this.names[f]).append("\"/>\n");
 			}
 
 			sb.append(schema).append("</MiningSchema>\n");
@@ -421,18 +515,13 @@ public final class PmmlTreeWriter {
 		Forest forest = this.forest;
 
 		if(isLeaf(base, n)){
-			leaf(sb, base, n, predicate, indent);
+			leaf(sb, base, n, predicate, indent, marks);
 
 			return;
 		} // End if
 
-		if(forest.classification){
-			sb.append(indent).append("<Node>\n");
-		} else
-
-		{
-			sb.append(indent).append("<Node score=\"").append(score(base, lastOfChain(base, n))).append("\">\n");
-		}
+		// a regression split scores as the last leaf of its chain of last children
+		start(sb, indent, marks, forest.classification ? "" : (" score=\"" + (marks ? "" : score(base, lastOfChain(base, n))) + "\""));
 
 		sb.append(indent).append('\t').append(predicate).append('\n');
 
@@ -445,20 +534,17 @@ public final class PmmlTreeWriter {
 	private void children(StringBuilder sb, int base, int n, String indent, boolean marks){
 		Forest forest = this.forest;
 
-		int l = forest.left[base + n];
-		int r = forest.right[base + n];
+		boolean swap = rightFirst(base, n);
 
-		boolean swap = forest.defaultChild && forest.missingLeft[base + n] == 1;
-
-		int first = swap ? r : l;
-		int second = swap ? l : r;
+		int first = swap ? forest.right[base + n] : forest.left[base + n];
+		int second = swap ? forest.left[base + n] : forest.right[base + n];
 
 		node(sb, base, first, predicate(base, n, swap ? "greaterThan" : "lessOrEqual", marks), indent, marks);
 
 		if(isLeaf(base, second)){
 
 			if(forest.classification){
-				leaf(sb, base, second, "<True/>", indent);
+				leaf(sb, base, second, "<True/>", indent, marks);
 			}
 
 			// regression: a True leaf becomes the parent's score (noTrueChildStrategy="returnLastPrediction")
@@ -474,15 +560,39 @@ public final class PmmlTreeWriter {
 		Forest forest = this.forest;
 
 		while(!isLeaf(base, n)){
-			boolean swap = forest.defaultChild && forest.missingLeft[base + n] == 1;
-
-			n = swap ? forest.left[base + n] : forest.right[base + n];
+			n = rightFirst(base, n) ? forest.left[base + n] : forest.right[base + n];
 		}
 
 		return n;
 	}
 
+	/**
+	 * Whether the converter's compactor puts split n's right child first (with the split's
+	 * predicate) and its left child last: always for a binary feature (field == category);
+	 * for a continuous one, when the left child is the missing-value default.
+	 */
+	private boolean rightFirst(int base, int n){
+		Forest forest = this.forest;
+
+		return this.categories[forest.feature[base + n]] != null || (forest.defaultChild && forest.missingLeft[base + n] == 1);
+	}
+
+	/** The child the converter names as split n's defaultChild (binary features: always the left one). */
+	private int defaultChildOf(int base, int n){
+		Forest forest = this.forest;
+
+		boolean left = this.categories[forest.feature[base + n]] != null || forest.missingLeft[base + n] == 1;
+
+		return left ? forest.left[base + n] : forest.right[base + n];
+	}
+
 	private String predicate(int base, int n, String operator, boolean marks){
+		int feature = this.forest.feature[base + n];
+
+		if(this.categories[feature] != null){
+			return "<SimplePredicate field=\"" + name(feature, marks) + EQUAL + this.categories[feature] + "\"/>";
+		}
+
 		double threshold = this.forest.threshold[base + n];
 
 		String value;
@@ -490,7 +600,7 @@ public final class PmmlTreeWriter {
 		if(threshold == Double.POSITIVE_INFINITY){
 
 			if(this.portable){
-				this.portableSplits++;
+				this.portableSplits.incrementAndGet();
 			}
 
 			value = this.portable ? LARGEST : "INF";
@@ -507,18 +617,34 @@ public final class PmmlTreeWriter {
 		return OBJECTS.marshal(this.forest.values[base + n]);
 	}
 
-	private void leaf(StringBuilder sb, int base, int n, String predicate, String indent){
+	/** A Node start tag: with its attributes, or (learning) with a placeholder for them. */
+	static
+	private void start(StringBuilder sb, String indent, boolean marks, String attributes){
+		sb.append(indent).append("<Node");
+
+		if(marks){
+			sb.append(NODE_MARK);
+		} else
+
+		{
+			sb.append(attributes);
+		}
+
+		sb.append(">\n");
+	}
+
+	private void leaf(StringBuilder sb, int base, int n, String predicate, String indent, boolean marks){
 		Forest forest = this.forest;
 
 		if(!forest.classification){
-			sb.append(indent).append("<Node score=\"").append(score(base, n));
+			String attributes = " score=\"" + score(base, n) + "\"";
 
 			// a split the pruner made a leaf keeps the converter's defaultChild (the id of a child no longer written)
 			if(forest.feature[base + n] >= 0 && forest.defaultChild){
-				sb.append("\" defaultChild=\"").append(forest.missingLeft[base + n] == 1 ? forest.left[base + n] : forest.right[base + n]);
+				attributes += " defaultChild=\"" + defaultChildOf(base, n) + "\"";
 			}
 
-			sb.append("\">\n");
+			start(sb, indent, marks, attributes);
 			sb.append(indent).append('\t').append(predicate).append('\n');
 			sb.append(indent).append("</Node>\n");
 
@@ -540,7 +666,7 @@ public final class PmmlTreeWriter {
 			}
 		}
 
-		sb.append(indent).append("<Node score=\"").append(this.labels[max]).append("\" recordCount=\"").append(print(total)).append("\">\n");
+		start(sb, indent, marks, " score=\"" + this.labels[max] + "\" recordCount=\"" + print(total) + "\"");
 		sb.append(indent).append('\t').append(predicate).append('\n');
 
 		for(int c = 0; c < width; c++){
@@ -558,7 +684,7 @@ public final class PmmlTreeWriter {
 
 			int at = text.indexOf(pattern);
 			while(at >= 0){
-				this.portableSplits++;
+				this.portableSplits.incrementAndGet();
 
 				at = text.indexOf(pattern, at + pattern.length());
 			}
