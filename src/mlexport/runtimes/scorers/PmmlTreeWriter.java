@@ -6,15 +6,19 @@
  * JPMML-SkLearn turns every node of every tree into PMML objects, walks them
  * with a dozen visitors and marshals them: for a 500-tree forest (200,000
  * nodes) that is about 2.5 s of the export. What it writes for one tree is a
- * fixed function of that tree's arrays, so mlexport lets JPMML-SkLearn convert
- * the pipeline with a few of the trees (the "template": trees that together use
+ * fixed function of that tree's arrays and of how each feature reaches the trees
+ * (a field, or a field's category), so mlexport lets JPMML-SkLearn convert the
+ * pipeline with a few of the trees (the "template": trees that together use
  * every feature any tree uses) and writes all the trees itself, as JPMML-SkLearn
  * writes them (pruned, compacted, sklearn's missing-value branch as the last
  * child):
  *
- * 1. each template tree is rendered with a placeholder for every field name and
+ * 1. each template tree is rendered with a placeholder for every field name (and
+ *    for what depends on child order: Node attributes, the mining schema) and
  *    matched against JPMML-SkLearn's text of the same tree, which gives the
- *    field name of every feature;
+ *    field name of every feature; a split the converter wrote as
+ *    field == category marks a one-hot (binary) feature, and the tree is
+ *    rendered again with it;
  * 2. each template tree is rendered again with those names and must equal
  *    JPMML-SkLearn's text byte for byte (tree model attributes, mining schema,
  *    predicates, numbers, labels); any difference and nothing is written: the
