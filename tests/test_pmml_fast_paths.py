@@ -50,6 +50,8 @@ def java() -> None:
 def cache(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "cache"
     monkeypatch.setenv("MLEXPORT_CACHE", str(root))
+    monkeypatch.setattr(jpmml, "_known_rows", {})  # row counts belong to the cache directory
+    monkeypatch.setattr(jpmml, "_pending_rows", {})
     return root / jpmml.TRANSPILED_DIR
 
 
@@ -486,6 +488,8 @@ def test_rows_add_up_across_loads_and_processes_before_transpiling(forest, cache
     (rows,) = cache.glob("*.rows")
     assert rows.read_text() == "60"  # what a later process reads
     jpmml.forget_loaded()  # as a new process would find it: nothing loaded, the count on disk
+    monkeypatch.setattr(jpmml, "_known_rows", {})
+    monkeypatch.setattr(jpmml, "_pending_rows", {})
     second = _load(out, monkeypatch, "auto")
     try:
         assert not second.transpiled
@@ -501,3 +505,18 @@ def test_rows_add_up_across_loads_and_processes_before_transpiling(forest, cache
         assert third.transpiled and third._entry is compiled  # the compiled form, already warm
     finally:
         third.close()
+
+
+def test_row_by_row_scoring_writes_the_count_once_not_per_row(forest, cache, monkeypatch):
+    _est, out, X = forest
+    jpmml.forget_loaded()
+    scorer = _load(out, monkeypatch, "auto")
+    try:
+        for i in range(30):
+            scorer.predict(X.iloc[i : i + 1])
+        assert not list(cache.glob("*.rows"))  # pending in memory: no file I/O per row
+    finally:
+        scorer.close()
+    (rows,) = cache.glob("*.rows")
+    assert int(rows.read_text()) >= 30
+    jpmml.forget_loaded()

@@ -128,15 +128,44 @@ def _prune(directory: Path, keep: int) -> None:
 
 
 _lock = threading.RLock()
-_pending_rows: dict[str, int] = {}  # rows this process could not write to a ``.rows`` file
+_pending_rows: dict[str, int] = {}  # rows this process has not written to a ``.rows`` file yet
+_known_rows: dict[str, int] = {}  # the count last read from or written to it
+ROWS_FLUSH = 10_000  # unwritten rows that make a job write the count (a row-by-row service does no I/O per row)
 
 
 def _add_rows(key: str, n: int) -> int:
     """Rows scored on the file with content ``key`` so far, ``n`` included, by every job that
     counted them: the ``<key>.rows`` file next to the cached jars (so that separate processes
-    add up) plus what this process could not write there."""
+    add up) plus what this process has not written there yet (written once
+    :data:`ROWS_FLUSH` rows are pending, and at :meth:`JpmmlScorer.close`)."""
     with _lock:
         pending = _pending_rows.get(key, 0) + n
+        _pending_rows[key] = pending
+        if key not in _known_rows:
+            _known_rows[key] = _read_rows(key)
+        if pending >= ROWS_FLUSH or _known_rows[key] + pending >= TRANSPILE_MIN_ROWS:
+            _flush_rows(key)
+        return _known_rows[key] + _pending_rows.get(key, 0)
+
+
+def _read_rows(key: str) -> int:
+    for directory in _transpiled_dirs():
+        path = directory / f"{key}.rows"
+        try:
+            if path.is_file():
+                return int(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def _flush_rows(key: str) -> None:
+    """Add this process's pending rows for ``key`` to its ``.rows`` file (kept pending when no
+    cache directory is writable)."""
+    with _lock:
+        pending = _pending_rows.get(key, 0)
+        if not pending:
+            return
         for directory in _transpiled_dirs():
             path = directory / f"{key}.rows"
             try:
@@ -151,14 +180,14 @@ def _add_rows(key: str, n: int) -> int:
             except OSError:
                 continue
             _pending_rows.pop(key, None)
-            return done + pending
-        _pending_rows[key] = pending
-        return pending
+            _known_rows[key] = done + pending
+            return
 
 
 def _forget_rows(key: str) -> None:
     with _lock:
         _pending_rows.pop(key, None)
+        _known_rows.pop(key, None)
         for directory in _transpiled_dirs():
             try:
                 (directory / f"{key}.rows").unlink(missing_ok=True)
@@ -461,6 +490,7 @@ class JpmmlScorer:
         and no other :class:`JpmmlScorer` uses it (else when it is evicted, or by its last user)."""
         entry, self._entry, self._java = self._entry, None, None
         if entry is not None:
+            _flush_rows(self._key)
             _release(entry)
 
 
