@@ -255,6 +255,33 @@ def test_classpath_keeps_one_jar_per_artifact_and_no_telemetry():
     assert all(Path(p).parent.name in ("resources", "dependencies") for p in jvm.evaluator_classpath())
 
 
+def test_jar_facts_are_cached_and_follow_a_changed_jar(monkeypatch, tmp_path):
+    """What mlexport reads from a jar is kept in the cache root, keyed by path, size and mtime:
+    a rebuilt jar is read again, and a cached entry gives what reading the jar gives."""
+    import zipfile
+
+    monkeypatch.setenv("MLEXPORT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(jvm._facts, "loaded", False)
+    monkeypatch.setitem(jvm._facts, "entries", {})
+    jar = tmp_path / "demo-1.0.jar"
+    with zipfile.ZipFile(jar, "w") as z:
+        z.writestr("META-INF/maven/org.demo/demo/pom.properties", "groupId=org.demo\nartifactId=demo\nversion=1.0\n")
+        z.writestr(jvm.CONVERTER_MAPPING, "demo.Thing = org.demo.ThingConverter\n")
+    first = jvm.jar_facts(jar)
+    assert first == {"artifact": "org.demo:demo", "version": "1.0", "mapping": "demo.Thing = org.demo.ThingConverter\n"}
+    jvm._save_jar_facts()
+    assert (tmp_path / "cache" / jvm.JAR_FACTS).is_file()
+    monkeypatch.setitem(jvm._facts, "loaded", False)  # a new process: read back from the cache file
+    monkeypatch.setitem(jvm._facts, "entries", {})
+    assert jvm.jar_facts(jar) == first
+    with zipfile.ZipFile(jar, "w") as z:  # rebuilt: another version, no mapping
+        z.writestr("META-INF/maven/org.demo/demo/pom.properties", "groupId=org.demo\nartifactId=demo\nversion=2.0.1\n")
+    os.utime(jar, ns=(1, 1))
+    assert jvm.jar_facts(jar) == {"artifact": "org.demo:demo", "version": "2.0.1", "mapping": None}
+    real = jvm.resolve_jars(("sklearn2pmml",))[0]
+    assert any(jvm.jar_facts(Path(j.path))["mapping"] for j in real)  # JPMML-SkLearn's class mapping
+
+
 def test_missing_java_names_what_to_install(monkeypatch, tmp_path):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

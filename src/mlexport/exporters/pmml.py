@@ -52,7 +52,6 @@ import pickle
 import re
 import time
 import warnings
-import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -157,12 +156,8 @@ def supported_classes() -> frozenset[str]:
 
     names: set[str] = set()
     for jar in jvm.resolve_jars(("sklearn2pmml",))[0]:
-        try:
-            with zipfile.ZipFile(jar.path) as z:
-                if "META-INF/sklearn2pmml.properties" not in z.namelist():
-                    continue
-                text = z.read("META-INF/sklearn2pmml.properties").decode("utf-8")
-        except (OSError, zipfile.BadZipFile):
+        text = jvm.jar_facts(Path(jar.path))["mapping"]
+        if not text:
             continue
         for line in text.splitlines():
             line = line.strip()
