@@ -405,7 +405,7 @@ func (o *Outputs) Record(i int, dst []string) []string {
 func (m *Model) Predict(rows []Row) (out *Outputs, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("internal error while scoring (please report): %v\n%s", r, debug.Stack())
+			out, err = nil, internalError(r)
 		}
 	}()
 	n := len(rows)
@@ -415,23 +415,11 @@ func (m *Model) Predict(rows []Row) (out *Outputs, err error) {
 		}
 	}
 	out = m.newOutputs(n)
-	cols := make([]column, len(m.inputs))
-	for start := 0; start < n; start += m.batch {
-		end := start + m.batch
-		if end > n {
-			end = n
-		}
-		b := end - start
-		for j, in := range m.inputs {
-			c, err := inputColumn(rows[start:end], j, start, in)
-			if err != nil {
-				return nil, err
-			}
-			cols[j] = c
-		}
-		if err := m.scoreBatch(cols, b, start, 0, out); err != nil {
-			return nil, err
-		}
+	err = m.eachBatch(n, 0, func(j, i int) Value { return rows[i][j] }, func(cols []column, start, end int) error {
+		return m.scoreBatch(cols, end-start, start, 0, out)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -447,11 +435,27 @@ func (m *Model) PredictColumns(cols [][]Value) (*Outputs, error) {
 func (m *Model) PredictColumnsAt(cols [][]Value, firstRow int) (out *Outputs, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("internal error while scoring (please report): %v\n%s", r, debug.Stack())
+			out, err = nil, internalError(r)
 		}
 	}()
+	n, err := m.columnRows(cols)
+	if err != nil {
+		return nil, err
+	}
+	out = m.newOutputs(n)
+	err = m.eachBatch(n, firstRow, func(j, i int) Value { return cols[j][i] }, func(batch []column, start, end int) error {
+		return m.scoreBatch(batch, end-start, start, firstRow, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// columnRows checks column-wise input against the model's inputs and returns its row count.
+func (m *Model) columnRows(cols [][]Value) (int, error) {
 	if len(cols) != len(m.inputs) {
-		return nil, inputErr("got %d columns; the model takes %d inputs", len(cols), len(m.inputs))
+		return 0, inputErr("got %d columns; the model takes %d inputs", len(cols), len(m.inputs))
 	}
 	n := 0
 	if len(cols) > 0 {
@@ -459,29 +463,39 @@ func (m *Model) PredictColumnsAt(cols [][]Value, firstRow int) (out *Outputs, er
 	}
 	for j, c := range cols {
 		if len(c) != n {
-			return nil, inputErr("column %s has %d values, column %s has %d", pyQuote(m.inputs[j].Name, 40), len(c),
+			return 0, inputErr("column %s has %d values, column %s has %d", pyQuote(m.inputs[j].Name, 40), len(c),
 				pyQuote(m.inputs[0].Name, 40), n)
 		}
 	}
-	out = m.newOutputs(n)
-	batchCols := make([]column, len(m.inputs))
+	return n, nil
+}
+
+// eachBatch cuts n rows into batches of m.batch and hands fn each batch's input
+// columns, built from cell(j, i) (input j, row i); rows are numbered from firstRow
+// in error messages.
+func (m *Model) eachBatch(n, firstRow int, cell func(j, i int) Value, fn func(cols []column, start, end int) error) error {
+	cols := make([]column, len(m.inputs))
 	for start := 0; start < n; start += m.batch {
 		end := start + m.batch
 		if end > n {
 			end = n
 		}
 		for j, in := range m.inputs {
-			c, err := valuesColumn(cols[j][start:end], firstRow+start, in)
+			c, err := buildColumn(end-start, func(i int) Value { return cell(j, start+i) }, firstRow+start, in)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			batchCols[j] = c
+			cols[j] = c
 		}
-		if err := m.scoreBatch(batchCols, end-start, start, firstRow, out); err != nil {
-			return nil, err
+		if err := fn(cols, start, end); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+func internalError(r any) error {
+	return fmt.Errorf("internal error while scoring (please report): %v\n%s", r, debug.Stack())
 }
 
 func (m *Model) newOutputs(n int) *Outputs {
@@ -501,14 +515,6 @@ func (m *Model) newOutputs(n int) *Outputs {
 		o.Value = make([]float64, n*m.out.targets)
 	}
 	return o
-}
-
-func inputColumn(rows []Row, j, offset int, in Input) (column, error) {
-	return buildColumn(len(rows), func(i int) Value { return rows[i][j] }, offset, in)
-}
-
-func valuesColumn(vals []Value, offset int, in Input) (column, error) {
-	return buildColumn(len(vals), func(i int) Value { return vals[i] }, offset, in)
 }
 
 // buildColumn turns n cells (cell(i) is row offset+i) into one input column:
@@ -554,36 +560,21 @@ func (m *Model) NumFeatures() int { return m.nFeatures }
 func (m *Model) FeaturesColumns(cols [][]Value) (X []float64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			X, err = nil, fmt.Errorf("internal error while scoring (please report): %v\n%s", r, debug.Stack())
+			X, err = nil, internalError(r)
 		}
 	}()
-	if len(cols) != len(m.inputs) {
-		return nil, inputErr("got %d columns; the model takes %d inputs", len(cols), len(m.inputs))
+	n, err := m.columnRows(cols)
+	if err != nil {
+		return nil, err
 	}
-	n := len(cols[0])
-	nf := m.nFeatures
-	X = make([]float64, 0, n*nf)
-	batchCols := make([]column, len(m.inputs))
-	for start := 0; start < n; start += m.batch {
-		end := start + m.batch
-		if end > n {
-			end = n
-		}
-		for j, in := range m.inputs {
-			if len(cols[j]) != n {
-				return nil, inputErr("all columns must have %d values", n)
-			}
-			c, err := valuesColumn(cols[j][start:end], start, in)
-			if err != nil {
-				return nil, err
-			}
-			batchCols[j] = c
-		}
-		x, err := m.features(batchCols, &scoreCtx{n: end - start, offset: start})
-		if err != nil {
-			return nil, err
-		}
+	X = make([]float64, 0, n*m.nFeatures)
+	err = m.eachBatch(n, 0, func(j, i int) Value { return cols[j][i] }, func(batch []column, start, end int) error {
+		x, err := m.features(batch, &scoreCtx{n: end - start, offset: start})
 		X = append(X, x...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return X, nil
 }

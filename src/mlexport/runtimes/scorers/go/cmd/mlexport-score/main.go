@@ -399,14 +399,7 @@ func writeMatrix(w *bufio.Writer, X []float64, nf int, buf []byte) error {
 		return nil
 	}
 	for r := 0; r*nf < len(X); r++ {
-		buf = buf[:0]
-		for k, v := range X[r*nf : (r+1)*nf] {
-			if k > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendFloat(buf, v)
-		}
-		buf = append(buf, '\n')
+		buf = append(appendFloats(buf[:0], X[r*nf:(r+1)*nf], false), '\n')
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}
@@ -429,21 +422,10 @@ func writeOutputs(w *bufio.Writer, o *scorer.Outputs, buf []byte) error {
 		buf = buf[:0]
 		if o.Task == scorer.Classification {
 			buf = append(buf, labels[o.Label[i]]...)
-			for _, p := range o.ProbaRow(i) {
-				buf = append(buf, ',')
-				buf = appendFloat(buf, p)
-			}
-			for _, d := range o.DecisionRow(i) {
-				buf = append(buf, ',')
-				buf = appendFloat(buf, d)
-			}
+			buf = appendFloats(buf, o.ProbaRow(i), true)
+			buf = appendFloats(buf, o.DecisionRow(i), true)
 		} else {
-			for k, v := range o.ValueRow(i) {
-				if k > 0 {
-					buf = append(buf, ',')
-				}
-				buf = appendFloat(buf, v)
-			}
+			buf = appendFloats(buf, o.ValueRow(i), false)
 		}
 		buf = append(buf, '\n')
 		if _, err := w.Write(buf); err != nil {
@@ -451,6 +433,18 @@ func writeOutputs(w *bufio.Writer, o *scorer.Outputs, buf []byte) error {
 		}
 	}
 	return nil
+}
+
+// appendFloats appends vals as comma-separated fields, with a comma before the
+// first one when more fields precede it on the line.
+func appendFloats(dst []byte, vals []float64, after bool) []byte {
+	for k, v := range vals {
+		if k > 0 || after {
+			dst = append(dst, ',')
+		}
+		dst = appendFloat(dst, v)
+	}
+	return dst
 }
 
 func describeJSON(m *scorer.Model) []byte {
