@@ -233,3 +233,31 @@ def test_data_errors_in_later_chunks_leave_no_output(runtime: str, with_strings:
     with pytest.raises(BadInputError, match="Got 'oops' at row 201"):
         mlexport.score(art, csv, runtime=runtime, out=tmp_path / "p.csv")
     assert not list(tmp_path.glob("*p.csv*"))
+
+
+def test_parity_feeds_every_chunk_to_one_scorer_process(runtime: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``parity`` / ``verify`` over a chunked file start one scorer process, as ``score`` does
+    (a JVM start per 50,000 rows before), and still compare every chunk and find a difference."""
+    model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, Y)
+    art = tmp_path / "m.json"
+    mlexport.export(model, "json", art, verify=False)
+    csv = tmp_path / "in.csv"
+    X.to_csv(csv, index=False)
+    monkeypatch.setattr(api, "CHUNK_ROWS", 50)
+    starts: list[list[str]] = []
+    real_start = cli_stream._start
+
+    def counting_start(cmd: list[str], *args: Any) -> Any:
+        starts.append(cmd)
+        return real_start(cmd, *args)
+
+    monkeypatch.setattr(cli_stream, "_start", counting_start)
+    seen: list[int] = []
+    result = mlexport.verify(model, art, data=csv, runtimes=[runtime], progress=lambda _w, rows: seen.append(rows))
+    assert result.passed and result.rows == len(X)
+    assert seen == [50, 100, 150, 200, 240]
+    assert len(starts) == 1
+    other = make_pipeline(SimpleImputer(), LogisticRegression(C=0.01)).fit(X, Y)  # another model: parity must fail
+    failed = mlexport.verify(other, art, data=csv, runtimes=[runtime])
+    assert not failed.passed and failed.rows == len(X)

@@ -7,6 +7,7 @@ renders.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import platform
@@ -213,14 +214,12 @@ def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks
         extra = [c for c in theirs.names if c not in lm.signature.names]
         detail = f"missing {missing}, unexpected {extra}" if missing or extra else "in another order"
         return RuntimeParity(name, (), error=f"the artifact's inputs differ from the model's: {detail}"), rows
+    omits = getattr(get_runtime(name), "omits", None)
     try:
-        for chunk in chunks:
-            native = native_outputs(lm, chunk)
-            try:
-                got = scorer.predict(chunk)
-            except RuntimeFailure as e:
-                return RuntimeParity(name, tuple(_merge(n, p) for n, p in merged.items()), error=str(e)), rows + len(chunk)
-            for op in compare(native, got, tol, getattr(get_runtime(name), "omits", None)):
+        for chunk, got in _scored(scorer, chunks):
+            if isinstance(got, RuntimeFailure):
+                return RuntimeParity(name, tuple(_merge(n, p) for n, p in merged.items()), error=str(got)), rows + len(chunk)
+            for op in compare(native_outputs(lm, chunk), got, tol, omits):
                 merged.setdefault(op.name, []).append((rows, op))
             rows += len(chunk)
             if progress:
@@ -228,6 +227,36 @@ def _runtime_parity(name: str, lm: LoadedModel, artifact: Path, fmt: str, chunks
     finally:
         scorer.close()
     return RuntimeParity(name, tuple(_merge(n, parts) for n, parts in merged.items())), rows
+
+
+def _scored(scorer: Any, chunks: Any) -> Any:
+    """(chunk, its outputs) in order; the outputs are the RuntimeFailure instead when the
+    runtime fails on that chunk. A scorer with ``predict_stream`` (json-go, json-java) scores
+    every chunk in one process, as ``score`` does, instead of starting one per chunk."""
+    stream = getattr(scorer, "predict_stream", None)
+    if stream is None:
+        for chunk in chunks:
+            try:
+                yield chunk, scorer.predict(chunk)
+            except RuntimeFailure as e:
+                yield chunk, e
+                return
+        return
+    fed: collections.deque[pd.DataFrame] = collections.deque()  # handed to the process, not yet answered
+
+    def feed() -> Any:
+        for chunk in chunks:
+            fed.append(chunk)
+            yield chunk
+
+    outputs = stream(feed())
+    try:
+        for got in outputs:
+            yield fed.popleft(), got
+    except RuntimeFailure as e:
+        yield (fed.popleft() if fed else pd.DataFrame()), e
+    finally:
+        outputs.close()  # ends the scorer process if the caller stopped early
 
 
 def _merge(name: str, parts: list[tuple[int, OutputParity]]) -> OutputParity:
