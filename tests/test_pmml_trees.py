@@ -133,6 +133,21 @@ def test_a_scaled_pipeline_learns_the_derived_field_names(tmp_path, monkeypatch)
     assert a == b
 
 
+def test_a_tree_that_alone_reads_a_derived_field_is_copied_from_the_converter(tmp_path, monkeypatch):
+    """Stumps on one random feature each: many scaled features are read by a single tree, and
+    the converter moves their DerivedFields into that tree's LocalTransformations."""
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=4, random_state=4)
+    X = _frame(X)
+    pipe = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=40, max_depth=1, max_features=1,
+                                                                  random_state=1)).fit(X, y)
+    used = [set(t.tree_.feature[t.tree_.feature >= 0].tolist()) for t in pipe[-1].estimators_]
+    assert any(sum(f in u for u in used) == 1 for f in set().union(*used))  # some feature in one tree only
+    ours, _, a, b = _both(pipe, X, tmp_path, monkeypatch)
+    assert "<LocalTransformations>" in a.split("<Segmentation")[1]
+    assert ours["tree_writer"].startswith("mlexport ("), ours["tree_writer"]
+    assert a == b
+
+
 def test_one_hot_features_split_as_category_tests(tmp_path, monkeypatch):
     """One-hot columns reach the converter as binary features: field == category first."""
     rng = np.random.default_rng(0)
@@ -150,14 +165,25 @@ def test_one_hot_features_split_as_category_tests(tmp_path, monkeypatch):
         assert a == b
 
 
-def test_splits_the_writer_does_not_know_are_declined_and_converted_whole(tmp_path, monkeypatch):
-    """Missing-value indicator columns split as isMissing tests, which the writer leaves to the converter."""
+def test_missing_indicator_columns_are_derived_fields_the_writer_handles(tmp_path, monkeypatch):
     X, _ = _classification()
     X = pd.DataFrame(_gaps(X.to_numpy(), rate=0.3), columns=X.columns)
     y = X["c0"].isna().astype(int).to_numpy()
     pipe = make_pipeline(SimpleImputer(add_indicator=True), RandomForestClassifier(n_estimators=12, max_depth=3, random_state=0))
     pipe.fit(X, y)
     ours, _, a, b = _both(pipe, X, tmp_path, monkeypatch)
+    assert 'function="isMissing"' in a
+    assert ours["tree_writer"].startswith("mlexport ("), ours["tree_writer"]
+    assert a == b
+
+
+def test_trees_the_writer_cannot_reproduce_are_declined_and_converted_whole(tmp_path, monkeypatch):
+    """With the converter's compact option off, its trees have another shape: the template
+    check fails and the converter writes the forest."""
+    X, y = _classification()
+    rf = RandomForestClassifier(n_estimators=12, max_depth=3, random_state=0).fit(X, y)
+    rf.pmml_options_ = {"compact": False}
+    ours, _, a, b = _both(rf, X, tmp_path, monkeypatch)
     assert ours["tree_writer"].startswith("JPMML-SkLearn (mlexport's tree writer declined: template tree"), ours["tree_writer"]
     assert a == b
 

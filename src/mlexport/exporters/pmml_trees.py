@@ -98,8 +98,8 @@ def _template(trees: list[Any], classification: bool) -> tuple[int, ...] | None:
     Two, because the converter moves a derived field that only one tree reads into that tree
     (DerivedFieldRelocator): with each feature in two template trees, the template document
     keeps at the top exactly the fields the whole forest's document keeps there, and a field
-    only one tree of the forest reads is relocated into a template tree, where the writer's
-    byte-for-byte check sees it (and declines)."""
+    only one tree of the forest reads is relocated into that tree, a template tree, whose
+    converted text the writer then copies as it is."""
     uses = [set(np.unique(t.feature[t.feature >= 0]).tolist()) for t in trees]
     counts: dict[int, int] = {}
     for used in uses:

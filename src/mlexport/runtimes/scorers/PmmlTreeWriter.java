@@ -22,7 +22,8 @@
  * 2. each template tree is rendered again with those names and must equal
  *    JPMML-SkLearn's text byte for byte (tree model attributes, mining schema,
  *    predicates, numbers, labels); any difference and nothing is written: the
- *    caller converts the whole forest with JPMML-SkLearn instead;
+ *    caller converts the whole forest with JPMML-SkLearn instead (a template
+ *    tree that carries its own LocalTransformations is copied, see VERBATIM);
  * 3. the document is written with JPMML-SkLearn's segments replaced by all the
  *    trees, infinite split thresholds written as the largest finite double
  *    (PmmlFileWriter's rewrite, see there).
@@ -41,7 +42,9 @@ import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
@@ -279,12 +282,41 @@ public final class PmmlTreeWriter {
 				mismatch = match(sb, segments.get(k));
 			} while(mismatch == RETRY && ++tries <= this.names.length);
 
+			if(mismatch == VERBATIM){
+				this.verbatim.put(template[k], segments.get(k));
+
+				continue;
+			} // End if
+
 			if(mismatch != null){
 				return "template tree " + template[k] + ": " + (mismatch == RETRY ? "too many binary features" : mismatch);
 			}
 		}
 
+		// every other tree must split only on features whose field is known by now
+		for(int t = 0; t < this.forest.trees(); t++){
+
+			if(this.verbatim.containsKey(t)){
+				continue;
+			}
+
+			boolean[] used = new boolean[this.names.length];
+			markUsed(this.forest.offsets[t], 0, used);
+
+			for(int f = 0; f < used.length; f++){
+
+				if(used[f] && this.names[f] == null){
+					return "no template tree tells the field of feature " + f + " (used by tree " + t + ")";
+				}
+			}
+		}
+
 		for(int k = 0; k < template.length; k++){
+
+			if(this.verbatim.containsKey(template[k])){
+				continue;
+			}
+
 			sb.setLength(0);
 
 			segment(sb, template[k], k + 1, indent, false);
@@ -300,6 +332,18 @@ public final class PmmlTreeWriter {
 
 	/** What {@link #match} returns when it has just learned that a feature is binary: render the tree again. */
 	private static final String RETRY = new String("retry");
+
+	/**
+	 * What {@link #match} returns for a template tree that carries its own LocalTransformations:
+	 * the converter moves a derived field that only one tree reads into that tree. With each
+	 * feature in two template trees (or in the only tree that uses it), that tree is the only
+	 * one in the whole forest to read the field, so the converter's text of it is what the
+	 * converter writes for it in the whole document: it is copied, renumbered.
+	 */
+	private static final String VERBATIM = new String("verbatim");
+
+	/** Template trees copied from the converter's text (tree index to its segment, numbered as in the template). */
+	private final Map<Integer, String> verbatim = new HashMap<>();
 
 	/**
 	 * Reads the field names at the predicate placeholders of ours (MARK feature MARK) off the
@@ -357,6 +401,15 @@ public final class PmmlTreeWriter {
 
 				{
 					return "the converter's tree has no mining schema";
+				}
+
+				int text = j;
+				while(text < theirs.length() && theirs.charAt(text) == '\t'){
+					text++;
+				}
+
+				if(theirs.startsWith("<LocalTransformations>", text)){
+					return VERBATIM;
 				}
 
 				i = mark + 1;
@@ -426,6 +479,16 @@ public final class PmmlTreeWriter {
 
 	/** Appends tree t as segment id, at the Segment's indentation; placeholders instead of field names when marks. */
 	private void segment(StringBuilder sb, int t, int id, String indent, boolean marks){
+		String copied = this.verbatim.get(t);
+
+		if(copied != null){
+			int line = copied.indexOf('\n');
+
+			sb.append(indent).append("<Segment id=\"").append(id).append("\">");
+			sb.append(this.portable ? portable(copied.substring(line)) : copied.substring(line));
+
+			return;
+		}
 		Forest forest = this.forest;
 		int base = forest.offsets[t];
 		int count = forest.offsets[t + 1] - base;
