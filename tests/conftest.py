@@ -1,4 +1,4 @@
-"""Shared fixtures: small fitted models saved the way users save them."""
+"""Shared fixtures: small fitted models saved the way users save them, and the JVM."""
 
 from __future__ import annotations
 
@@ -14,6 +14,28 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+@pytest.fixture(scope="session")
+def java() -> None:
+    """mlexport's in-process JVM (skips without Java)."""
+    from mlexport import jvm
+
+    missing = jvm.java_available()
+    if missing:
+        pytest.skip(missing)
+    jvm.start()
+
+
+@pytest.fixture(scope="session")
+def java_helpers(java: None) -> None:
+    """The JVM with mlexport's compiled Java helpers (skips without javac)."""
+    from mlexport import jvm
+
+    try:
+        jvm.helper_classes()
+    except Exception as e:  # no javac: the helpers (and what needs them) do not exist
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -200,14 +200,6 @@ def assert_parity(expected: Outputs, got: Outputs, where: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def java() -> None:
-    missing = jvm.java_available()
-    if missing:
-        pytest.skip(missing)
-    jvm.start()
-
-
-@pytest.fixture(scope="session")
 def exported(java, tmp_path_factory):
     """Fit, export and remember each case once per session."""
     cache: dict[str, tuple] = {}

@@ -30,14 +30,6 @@ from mlexport.model import from_estimator
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-@pytest.fixture(scope="module")
-def java() -> None:
-    missing = jvm.java_available()
-    if missing:
-        pytest.skip(missing)
-    jvm.start()
-
-
 # --------------------------------------------------------------------------- functions
 
 

@@ -34,16 +34,7 @@ from mlexport.runtimes import jpmml
 RTOL = ATOL = 1e-6
 
 
-@pytest.fixture(scope="module")
-def java() -> None:
-    missing = jvm.java_available()
-    if missing:
-        pytest.skip(missing)
-    jvm.start()
-    try:
-        jvm.helper_classes()
-    except Exception as e:  # no javac: the helpers (and these paths) do not exist
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("java_helpers")  # every path here runs mlexport's Java helpers
 
 
 @pytest.fixture()

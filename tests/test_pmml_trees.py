@@ -21,22 +21,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlexport import jvm
 from mlexport.exporters import get_exporter, pmml_trees
 from mlexport.exporters import pmml as pmml_mod
 from mlexport.model import from_estimator
 
-
-@pytest.fixture(scope="module", autouse=True)
-def java() -> None:
-    missing = jvm.java_available()
-    if missing:
-        pytest.skip(missing)
-    try:
-        jvm.start()
-        jvm.helper_classes()
-    except Exception as e:  # no javac: no tree writer either
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("java_helpers")  # no javac: no tree writer either
 
 
 def _frame(X: np.ndarray, prefix: str = "c") -> pd.DataFrame:
