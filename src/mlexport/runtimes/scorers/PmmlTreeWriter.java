@@ -360,7 +360,9 @@ public final class PmmlTreeWriter {
 			int mark = nextMark(ours, i);
 			int literal = (mark < 0 ? ours.length() : mark) - i;
 
-			if(!regionEquals(ours, i, theirs, j, literal)){
+			int same = matching(ours, i, theirs, j, literal);
+
+			if(same < literal){
 
 				if(previous >= 0 && this.categories[previous] == null && theirs.startsWith(EQUAL, j)){
 					int from = j + EQUAL.length();
@@ -373,7 +375,7 @@ public final class PmmlTreeWriter {
 					}
 				}
 
-				return "differs from the converter's at line " + (lineOf(theirs, j + mismatchAt(ours, i, theirs, j, literal)) + 1);
+				return "differs from the converter's at line " + (lineOf(theirs, j + same) + 1);
 			}
 
 			i += literal;
@@ -466,8 +468,9 @@ public final class PmmlTreeWriter {
 		return -1;
 	}
 
+	/** How many of the length characters of ours from i equal theirs from j. */
 	static
-	private int mismatchAt(CharSequence ours, int i, String theirs, int j, int length){
+	private int matching(CharSequence ours, int i, String theirs, int j, int length){
 		int k = 0;
 
 		while(k < length && j + k < theirs.length() && ours.charAt(i + k) == theirs.charAt(j + k)){
@@ -807,23 +810,6 @@ public final class PmmlTreeWriter {
 		}
 
 		return -1;
-	}
-
-	static
-	private boolean regionEquals(CharSequence ours, int i, String theirs, int j, int length){
-
-		if(j + length > theirs.length()){
-			return false;
-		}
-
-		for(int k = 0; k < length; k++){
-
-			if(ours.charAt(i + k) != theirs.charAt(j + k)){
-				return false;
-			}
-		}
-
-		return true;
 	}
 
 	static
