@@ -140,12 +140,7 @@ def _runtime_errors(res) -> str:
 
 @pytest.mark.jpmml
 @pytest.mark.pmml4s
-def test_pmml_plugin_replaces_the_class_and_scores_like_it(scaled, tmp_path: Path) -> None:
-    from mlexport import jvm
-
-    missing = jvm.java_available()
-    if missing:
-        pytest.skip(missing)
+def test_pmml_plugin_replaces_the_class_and_scores_like_it(java, scaled, tmp_path: Path) -> None:
     est, X = scaled
     assert _blocked_at(est, "pmml") == ["clippedrobustscaler"]
     plugins.register("pmml", ClippedRobustScaler, converter=_pmml_replacement)

@@ -24,6 +24,7 @@ loaded and replayed by JPMML-Evaluator and PMML4S like any other export.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,26 +102,24 @@ def _template(trees: list[Any], classification: bool) -> tuple[int, ...] | None:
     only one tree of the forest reads is relocated into that tree, a template tree, whose
     converted text the writer then copies as it is."""
     uses = [set(np.unique(t.feature[t.feature >= 0]).tolist()) for t in trees]
-    counts: dict[int, int] = {}
-    for used in uses:
-        for f in used:
-            counts[f] = counts.get(f, 0) + 1
-    need = {f: min(2, c) for f, c in counts.items()}
+    need = {f: min(2, c) for f, c in Counter(f for used in uses for f in used).items()}
 
     def gain(i: int) -> int:
         return sum(1 for f in uses[i] if need[f] > 0)
 
     chosen: list[int] = []
     candidates = set(range(len(trees)))
-    first = 0
-    while any(need.values()) or not chosen:
-        best = first if not chosen else max(sorted(candidates), key=gain)
+    best = 0  # tree 0 first, then the one covering most of what is still needed
+    while True:
         chosen.append(best)
         candidates.discard(best)
         for f in uses[best]:
             need[f] = max(0, need[f] - 1)
-        if len(chosen) > MAX_TEMPLATE:
+        if not any(need.values()):
+            break
+        if len(chosen) >= MAX_TEMPLATE + 1:
             return None
+        best = max(sorted(candidates), key=gain)
     for special in (_single_leaf, _infinite_split) + (() if classification else (_pruned_split,)):
         hit = next((i for i, t in enumerate(trees) if special(t)), None)
         if hit is not None and hit not in chosen:
