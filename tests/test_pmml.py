@@ -335,6 +335,48 @@ def test_parity(exported, case, runtime):
     assert_parity(native(est, X_test), got, f"{case}/{runtime}")
 
 
+@pytest.mark.pmml4s
+def test_pmml4s_runs_in_the_shared_jvm_apart_from_jpmml(exported, monkeypatch):
+    """PMML4S scores in this process's JVM (no Java child process, as pypmml would start),
+    from its own class loader: Scala and PMML4S stay off the converter's classpath."""
+    est, model, out, _facts, X_test = exported("iris-linear")
+    jvm.pmml4s_class("Pmml4sBatchScorer")  # compiled before the guard below
+
+    def no_child(*args, **kwargs):
+        raise AssertionError(f"pmml4s started a process: {args[0] if args else kwargs}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_child)
+    scorer = get_runtime("pmml4s").load(out)
+    try:
+        got = scorer.predict(frame(model, X_test))
+    finally:
+        scorer.close()
+    assert_parity(native(est, X_test), got, "iris-linear/pmml4s")
+    with pytest.raises(TypeError, match="not found"):
+        jvm.jclass("org.pmml4s.model.Model")  # not on the shared classpath
+
+
+@pytest.mark.pmml4s
+def test_pmml4s_scores_infinite_and_missing_inputs_like_jpmml(exported):
+    """Exact doubles reach PMML4S: an infinite input (JSON has no infinity: the old path
+    crashed) and a missing one score as in JPMML, row for row."""
+    _est, model, out, _facts, X_test = exported("cancer-nan-tree")
+    X = frame(model, X_test).iloc[:40].copy()
+    col = pmml_mod.read_interface(out).inputs[0].name  # a column the tree reads
+    X.loc[X.index[1], col] = np.inf
+    X.loc[X.index[2], col] = -np.inf
+    X.loc[X.index[3], col] = np.nan
+    got = {}
+    for name in ("jpmml", "pmml4s"):
+        scorer = get_runtime(name).load(out)
+        try:
+            got[name] = scorer.predict(X)
+        finally:
+            scorer.close()
+    np.testing.assert_array_equal(got["pmml4s"].label, got["jpmml"].label)
+    np.testing.assert_allclose(got["pmml4s"].proba, got["jpmml"].proba, rtol=1e-12, atol=0)
+
+
 def test_export_facts(exported):
     est, _model, out, facts, _X = exported("mixed-forest")
     forest = est.named_steps["clf"]

@@ -13,6 +13,11 @@ JPype, in-process, with one classpath made of
   ``PmmlFileWriter.java``, ``PmmlLoader.java``, ``PmmlTreeWriter.java``), compiled once with ``javac`` into a cache directory
   keyed by a hash of the sources (see :func:`helper_classes`).
 
+PMML4S (the ``pmml4s`` runtime) runs in the same JVM but not on that classpath:
+:func:`pmml4s_class` loads the jars of the installed ``pypmml`` package and
+``Pmml4sBatchScorer.java`` (compiled once against them) in a class loader of
+their own, so Scala and PMML4S never meet the converter's jars.
+
 Both packages ship some of the same libraries. :func:`resolve_jars` keeps one
 jar per Maven artifact (``groupId:artifactId`` from the jar's
 ``pom.properties``, else its file name), the newest version, and reports each
@@ -61,7 +66,8 @@ HELPER_SOURCES = ("PmmlBatchScorer.java", "PmmlFileWriter.java", "PmmlLoader.jav
 HELPER_PACKAGE = "mlexport.pmml"
 
 _lock = threading.RLock()
-_state: dict[str, Any] = {"started": False, "helpers": None, "helpers_error": None, "classpath": None}
+_state: dict[str, Any] = {"started": False, "helpers": None, "helpers_error": None, "classpath": None,
+                          "pmml4s_loader": None}
 
 
 # --------------------------------------------------------------------------- jars
@@ -355,9 +361,9 @@ def java_available() -> str | None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _helper_sources() -> list[tuple[str, bytes]]:
+def _helper_sources(names: tuple[str, ...] = HELPER_SOURCES) -> list[tuple[str, bytes]]:
     pkg = resources.files("mlexport.runtimes") / "scorers"
-    return [(name, (pkg / name).read_bytes()) for name in HELPER_SOURCES]
+    return [(name, (pkg / name).read_bytes()) for name in names]
 
 
 def helper_classes() -> Path:
@@ -369,66 +375,85 @@ def helper_classes() -> Path:
     concurrent processes never see a half-written cache.
     """
     with _lock:
-        if _state["helpers"] is not None:
-            return _state["helpers"]  # type: ignore[no-any-return]
-        sources = _helper_sources()
-        compile_cp = evaluator_classpath()
-        h = hashlib.sha256()
-        for name, data in sources:
-            h.update(name.encode() + b"\0" + data + b"\0")
-        for jar in compile_cp:
-            h.update(Path(jar).name.encode() + b"\0")
-        key = h.hexdigest()[:16]
-        root = cache_root()
-        final = root / f"pmml-helpers-{key}"
-        if (final / ".complete").exists():
-            _state["helpers"] = final
-            return final
-        java = find_java()
-        if java.javac is None:
-            raise MissingDependencyError(f"mlexport's JPMML scorer must be compiled once: install {JDK_INSTALL_HINT}.")
-        root, work = work_dir(".pmml-helpers-")
-        final = root / f"pmml-helpers-{key}"
-        if (final / ".complete").exists():  # the fallback root may already hold it
-            shutil.rmtree(work, ignore_errors=True)
-            _state["helpers"] = final
-            return final
-        try:
-            src_dir = work / "src"
-            out_dir = work / "classes"
-            src_dir.mkdir()
-            out_dir.mkdir()
-            for name, data in sources:
-                (src_dir / name).write_bytes(data)
-            cmd = [
-                str(java.javac),
-                "--release",
-                str(MIN_JAVA),
-                "-nowarn",
-                "-encoding",
-                "UTF-8",
-                "-cp",
-                os.pathsep.join(compile_cp),
-                "-d",
-                str(out_dir),
-            ]
-            cmd += [str(src_dir / n) for n, _ in sources]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-            if r.returncode != 0:
-                raise RuntimeFailure(
-                    f"javac could not compile mlexport's PMML helper: {(r.stderr or r.stdout).strip()[:2000]}"
-                )
-            (out_dir / ".complete").write_text(key)
-            try:
-                os.rename(out_dir, final)
-            except OSError:
-                if not (final / ".complete").exists():  # lost a race to a broken dir: replace it
-                    shutil.rmtree(final, ignore_errors=True)
-                    os.rename(out_dir, final)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        _state["helpers"] = final
+        if _state["helpers"] is None:
+            _state["helpers"] = _compiled("pmml-helpers", _helper_sources(), evaluator_classpath(), "JPMML scorer")
+        return _state["helpers"]  # type: ignore[no-any-return]
+
+
+def _compiled(prefix: str, sources: list[tuple[str, bytes]], compile_cp: list[str], what: str) -> Path:
+    """``sources`` compiled against ``compile_cp`` into ``<cache>/<prefix>-<hash>`` (reused
+    while the sources and the jars' names are the same)."""
+    h = hashlib.sha256()
+    for name, data in sources:
+        h.update(name.encode() + b"\0" + data + b"\0")
+    for jar in compile_cp:
+        h.update(Path(jar).name.encode() + b"\0")
+    key = h.hexdigest()[:16]
+    final = cache_root() / f"{prefix}-{key}"
+    if (final / ".complete").exists():
         return final
+    java = find_java()
+    if java.javac is None:
+        raise MissingDependencyError(f"mlexport's {what} must be compiled once: install {JDK_INSTALL_HINT}.")
+    root, work = work_dir(f".{prefix}-")
+    final = root / f"{prefix}-{key}"
+    if (final / ".complete").exists():  # the fallback root may already hold it
+        shutil.rmtree(work, ignore_errors=True)
+        return final
+    try:
+        src_dir = work / "src"
+        out_dir = work / "classes"
+        src_dir.mkdir()
+        out_dir.mkdir()
+        for name, data in sources:
+            (src_dir / name).write_bytes(data)
+        cmd = [str(java.javac), "--release", str(MIN_JAVA), "-nowarn", "-encoding", "UTF-8",
+               "-cp", os.pathsep.join(compile_cp), "-d", str(out_dir)]
+        cmd += [str(src_dir / n) for n, _ in sources]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeFailure(f"javac could not compile mlexport's {what}: {(r.stderr or r.stdout).strip()[:2000]}")
+        (out_dir / ".complete").write_text(key)
+        try:
+            os.rename(out_dir, final)
+        except OSError:
+            if not (final / ".complete").exists():  # lost a race to a broken dir: replace it
+                shutil.rmtree(final, ignore_errors=True)
+                os.rename(out_dir, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+PMML4S_SOURCES = ("Pmml4sBatchScorer.java",)
+PMML4S_PACKAGE = "mlexport.pmml4s"
+
+
+def pmml4s_jars() -> list[str]:
+    """The jars shipped in the installed ``pypmml`` package: PMML4S, Scala, spray-json."""
+    return sorted(str(j) for j in (_package_dir("pypmml") / "jars").glob("*.jar"))
+
+
+def pmml4s_class(simple_name: str) -> Any:
+    """A class of mlexport's PMML4S helper, in a class loader of its own over pypmml's jars
+    and the helper compiled against them (once): PMML4S runs in the shared JVM, its Scala
+    libraries apart from the converter's and JPMML's jars (the JVM's own classes and a jar
+    the JVM already holds come from the parent loader, as always)."""
+    start()
+    import jpype
+
+    with _lock:
+        loader = _state.get("pmml4s_loader")
+        if loader is None:
+            jars = pmml4s_jars()
+            helpers = _compiled("pmml4s-helpers", _helper_sources(PMML4S_SOURCES), jars, "PMML4S scorer")
+            URL = jpype.JClass("java.net.URL")
+            File = jpype.JClass("java.io.File")
+            urls = [File(p).toURI().toURL() for p in [*jars, str(helpers)]]
+            loader = jpype.JClass("java.net.URLClassLoader")(
+                jpype.JArray(URL)(urls), jpype.JClass("java.lang.ClassLoader").getSystemClassLoader())
+            _state["pmml4s_loader"] = loader
+    return jpype.JClass(f"{PMML4S_PACKAGE}.{simple_name}", loader=loader)
 
 
 # --------------------------------------------------------------------------- JVM

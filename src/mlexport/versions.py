@@ -20,7 +20,7 @@ SUPPORTED: dict[str, tuple[str, str, str, str]] = {
     "protobuf": ("3.20", "7", "onnx", "skl2onnx 1.20.0 breaks with protobuf 7 on HistGradientBoosting"),
     "sklearn2pmml": ("0.133.1", "0.133.2", "pmml", "its converter jars are driven directly"),
     "jpmml_evaluator": ("0.16.0", "0.17", "pmml", ""),
-    "pypmml": ("1.5", "2", "pmml", ""),
+    "pypmml": ("1.5", "1.6", "pmml", "mlexport's PMML4S scorer is compiled against the PMML4S 1.5 API in its jars"),
     "JPype1": ("1.5", "2", "pmml", ""),
 }
 
