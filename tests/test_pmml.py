@@ -377,6 +377,19 @@ def test_pmml4s_scores_infinite_and_missing_inputs_like_jpmml(exported):
     np.testing.assert_allclose(got["pmml4s"].proba, got["jpmml"].proba, rtol=1e-12, atol=0)
 
 
+def test_pmml4s_without_javac_says_to_install_a_jdk(java, monkeypatch, tmp_path):
+    """Its scorer is compiled once against pypmml's jars: with no javac (and nothing compiled
+    yet) the runtime is unavailable with a line naming what to install, not a traceback."""
+    import dataclasses
+
+    monkeypatch.setenv("MLEXPORT_CACHE", str(tmp_path / "cache"))
+    jre_only = dataclasses.replace(jvm.find_java(), javac=None)
+    monkeypatch.setattr(jvm, "find_java", lambda: jre_only)
+    missing = get_runtime("pmml4s").available()
+    assert missing is not None and "javac" in missing and "apt-get install" in missing
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("pmml4s-helpers-*"))
+
+
 def test_export_facts(exported):
     est, _model, out, facts, _X = exported("mixed-forest")
     forest = est.named_steps["clf"]

@@ -434,6 +434,12 @@ def pmml4s_jars() -> list[str]:
     return sorted(str(j) for j in (_package_dir("pypmml") / "jars").glob("*.jar"))
 
 
+def pmml4s_helpers() -> Path:
+    """mlexport's PMML4S scorer, compiled (once) against pypmml's jars; needs ``javac`` the first time."""
+    with _lock:
+        return _compiled("pmml4s-helpers", _helper_sources(PMML4S_SOURCES), pmml4s_jars(), "PMML4S scorer")
+
+
 def pmml4s_class(simple_name: str) -> Any:
     """A class of mlexport's PMML4S helper, in a class loader of its own over pypmml's jars
     and the helper compiled against them (once): PMML4S runs in the shared JVM, its Scala
@@ -445,8 +451,7 @@ def pmml4s_class(simple_name: str) -> Any:
     with _lock:
         loader = _state.get("pmml4s_loader")
         if loader is None:
-            jars = pmml4s_jars()
-            helpers = _compiled("pmml4s-helpers", _helper_sources(PMML4S_SOURCES), jars, "PMML4S scorer")
+            jars, helpers = pmml4s_jars(), pmml4s_helpers()
             URL = jpype.JClass("java.net.URL")
             File = jpype.JClass("java.io.File")
             urls = [File(p).toURI().toURL() for p in [*jars, str(helpers)]]

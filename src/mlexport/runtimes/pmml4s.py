@@ -186,6 +186,10 @@ class Pmml4sRuntime:
             jvm.pmml4s_jars()
         except MissingDependencyError:
             return "pmml4s needs pypmml (its PMML4S jars): pip install 'mlexport[pmml]'."
+        try:
+            jvm.pmml4s_helpers()
+        except MissingDependencyError as e:  # no javac for the one-time compilation
+            return str(e)
         return None
 
     def load(self, artifact: Path) -> Pmml4sScorer:
