@@ -390,6 +390,26 @@ def test_pmml4s_without_javac_says_to_install_a_jdk(java, monkeypatch, tmp_path)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").glob("pmml4s-helpers-*"))
 
 
+def test_scoring_pmml_does_not_import_scikit_learn(exported, tmp_path):
+    """`mlexport score` on a PMML file needs no scikit-learn: finding the converter's and
+    evaluators' jars must not import sklearn2pmml (which imports scikit-learn and SciPy,
+    1.5 to 1.8 s of a 5 s command)."""
+    import sys
+
+    _est, model, out, _facts, X_test = exported("iris-linear")
+    data = tmp_path / "rows.csv"
+    frame(model, X_test).to_csv(data, index=False)
+    code = (
+        "import sys, mlexport\n"
+        "for rt in ('jpmml', 'pmml4s'):\n"
+        f"    mlexport.score({str(out)!r}, {str(data)!r}, runtime=rt, out={str(tmp_path / 'p.csv')!r})\n"
+        "print(sorted(m for m in ('sklearn', 'scipy', 'sklearn2pmml') if m in sys.modules))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
+
+
 def test_export_facts(exported):
     est, _model, out, facts, _X = exported("mixed-forest")
     forest = est.named_steps["clf"]
