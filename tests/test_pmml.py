@@ -383,6 +383,7 @@ def test_pmml4s_without_javac_says_to_install_a_jdk(java, monkeypatch, tmp_path)
     import dataclasses
 
     monkeypatch.setenv("MLEXPORT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(jvm._state, "pmml4s_helpers", None)  # as in a new process
     jre_only = dataclasses.replace(jvm.find_java(), javac=None)
     monkeypatch.setattr(jvm, "find_java", lambda: jre_only)
     missing = get_runtime("pmml4s").available()

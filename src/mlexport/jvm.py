@@ -67,7 +67,7 @@ HELPER_PACKAGE = "mlexport.pmml"
 
 _lock = threading.RLock()
 _state: dict[str, Any] = {"started": False, "helpers": None, "helpers_error": None, "classpath": None,
-                          "pmml4s_loader": None}
+                          "pmml4s_helpers": None, "pmml4s_loader": None}
 
 
 # --------------------------------------------------------------------------- jars
@@ -443,7 +443,10 @@ def pmml4s_jars() -> list[str]:
 def pmml4s_helpers() -> Path:
     """mlexport's PMML4S scorer, compiled (once) against pypmml's jars; needs ``javac`` the first time."""
     with _lock:
-        return _compiled("pmml4s-helpers", _helper_sources(PMML4S_SOURCES), pmml4s_jars(), "PMML4S scorer")
+        if _state["pmml4s_helpers"] is None:
+            _state["pmml4s_helpers"] = _compiled("pmml4s-helpers", _helper_sources(PMML4S_SOURCES), pmml4s_jars(),
+                                                 "PMML4S scorer")
+        return _state["pmml4s_helpers"]  # type: ignore[no-any-return]
 
 
 def pmml4s_class(simple_name: str) -> Any:
