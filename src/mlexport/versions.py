@@ -30,7 +30,7 @@ FORMAT_PACKAGES: dict[str, tuple[str, ...]] = {
     "onnxruntime": ("onnxruntime", "onnx", "protobuf"),
     "pmml": ("sklearn2pmml", "JPype1"),
     "jpmml": ("jpmml_evaluator", "JPype1"),
-    "pmml4s": ("pypmml",),
+    "pmml4s": ("pypmml", "JPype1"),
     "json": (),
     "json-python": (),
     "json-go": (),
